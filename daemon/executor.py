@@ -1,0 +1,201 @@
+"""Runs queued jobs on the worker process and keeps a worker alive.
+
+A worker that dies (kill -9, segfault, CUDA abort) is replaced; the job it was
+running goes back to the queue once and fails with the reason the second time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import asdict
+
+from imagine import types as t
+from daemon.config import Config
+from daemon.errors import ShuttingDown
+from daemon.protocol import Message
+from daemon.scheduler import Scheduler
+from daemon.store import JobRecord, with_state
+from daemon.worker_process import WorkerProcess, WorkerStartError, describe_exit
+
+log = logging.getLogger(__name__)
+
+
+class Executor:
+    def __init__(self, config: Config, scheduler: Scheduler) -> None:
+        self.config = config
+        self.scheduler = scheduler
+        self.worker: WorkerProcess | None = None
+        self.state = "starting"
+        self.restarts = 0
+        self.current: str | None = None
+        self.first_start: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._ready = asyncio.Event()
+        self._closing = False
+        self._tasks: list[asyncio.Task[None]] = []
+        scheduler.on_cancel_running = self.cancel_running
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._supervise()), asyncio.create_task(self._run_jobs())]
+
+    async def close(self) -> None:
+        self._closing = True
+        await self.scheduler.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.worker is not None:
+            await self.worker.stop()
+
+    # -- the worker -------------------------------------------------------------
+
+    async def _supervise(self) -> None:
+        backoff = 0.5
+        while not self._closing:
+            self._ready.clear()
+            self.state = "starting" if not self.restarts else "restarting"
+            try:
+                self.worker = await WorkerProcess.start(self.config.device, self.config.model_store)
+            except WorkerStartError as exc:
+                log.error("%s", exc)
+                if not self.first_start.done() and exc.fatal:
+                    self.first_start.set_exception(exc)
+                    return
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            backoff = 0.5
+            log.info("worker %d ready", self.worker.pid)
+            if not self.first_start.done():
+                self.first_start.set_result(None)
+            self.state = "busy" if self.current else "idle"
+            self._ready.set()
+            await self.worker.exited.wait()
+            if self._closing:
+                return
+            self.restarts += 1
+            log.warning("worker %d %s; starting a new one", self.worker.pid, describe_exit(self.worker.proc.returncode))
+
+    async def status(self) -> Message:
+        worker = self.worker
+        if worker is None or worker.exited.is_set():
+            return {}
+        return await worker.status()
+
+    async def cancel_running(self, job_id: str) -> None:
+        if self.current == job_id and self.worker is not None:
+            await self.worker.send({"op": "cancel", "job_id": job_id})
+
+    # -- jobs -------------------------------------------------------------------
+
+    async def _run_jobs(self) -> None:
+        while not self._closing:
+            await self._ready.wait()
+            try:
+                record = await self.scheduler.next_job()
+            except ShuttingDown:
+                return
+            self.current = record.id
+            self.state = "busy"
+            try:
+                await self._run(record)
+            except asyncio.CancelledError:
+                await self.scheduler.requeue(record, worker_died=False)
+                raise
+            finally:
+                self.current = None
+                if self.state == "busy":
+                    self.state = "idle"
+
+    async def _run(self, record: JobRecord) -> None:
+        worker = self.worker
+        assert worker is not None
+        job = record.job
+        task = job.spec.task
+        sent = await worker.send(
+            {
+                "op": "run",
+                "job_id": job.id,
+                "model": job.spec.model,
+                "params": asdict(task),
+                "spec_json": json.dumps(t.to_jsonable(job.spec), sort_keys=True),
+                "output_dir": str(self.config.outputs_dir / time.strftime("%Y-%m-%d", time.localtime(job.created_at))),
+            }
+        )
+        if not sent:
+            await self._worker_died(record, worker)
+            return
+        if job.id in self.scheduler.cancel_requests:
+            await worker.send({"op": "cancel", "job_id": job.id})
+        deadline = time.monotonic() + job.spec.timeout_seconds if job.spec.timeout_seconds else None
+        timed_out = False
+        while True:
+            try:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                message = await asyncio.wait_for(worker.job_events.get(), remaining)
+            except asyncio.TimeoutError:
+                timed_out, deadline = True, None
+                await worker.send({"op": "cancel", "job_id": job.id})
+                continue
+            if message is None:
+                await self._worker_died(record, worker)
+                return
+            if message.get("job_id") != job.id:
+                continue
+            record = await self._handle(record, message, timed_out)
+            if record.job.state.terminal:
+                return
+
+    async def _handle(self, record: JobRecord, message: Message, timed_out: bool) -> JobRecord:
+        ev = message["ev"]
+        job_id = record.id
+        publish = self.scheduler.events.publish
+        if ev == "started":
+            timings = t.Timings(queue_ms=record.job.timings.queue_ms, load_ms=message["load_ms"])
+            record = with_state(record, timings=timings)
+            await publish(job_id, t.Started(f"worker-{self.worker.pid if self.worker else 0}", message["load_ms"], record.job.attempts))
+        elif ev == "progress":
+            await publish(job_id, t.Progress(message["step"], message["total"]))
+        elif ev == "output":
+            fields = {k: message[k] for k in ("index", "seed", "width", "height", "path", "sha256", "size_bytes")}
+            await self.scheduler.add_output(record, t.Output(id=f"{job_id}-{message['index']}", job_id=job_id, **fields))
+        elif ev == "done":
+            timings = t.Timings(
+                queue_ms=record.job.timings.queue_ms,
+                load_ms=message["load_ms"],
+                run_ms=message["run_ms"],
+                encode_ms=message["encode_ms"],
+            )
+            await self.scheduler.finish(record, t.JobState.SUCCEEDED, "", timings)
+            record = with_state(record, state=t.JobState.SUCCEEDED)
+        elif ev == "cancelled":
+            if timed_out:
+                error = f"the job ran longer than its timeout of {record.job.spec.timeout_seconds} s and was stopped"
+                await self.scheduler.finish(record, t.JobState.FAILED, error)
+                record = with_state(record, state=t.JobState.FAILED)
+            else:
+                await self.scheduler.finish(record, t.JobState.CANCELLED, "")
+                record = with_state(record, state=t.JobState.CANCELLED)
+        elif ev == "failed":
+            await self.scheduler.finish(record, t.JobState.FAILED, message["error"])
+            record = with_state(record, state=t.JobState.FAILED)
+        return record
+
+    async def _worker_died(self, record: JobRecord, worker: WorkerProcess) -> None:
+        await worker.exited.wait()
+        how = describe_exit(worker.proc.returncode)
+        deaths = record.worker_deaths + 1
+        if record.id in self.scheduler.cancel_requests:
+            await self.scheduler.finish(record, t.JobState.CANCELLED, "")
+        elif deaths >= self.config.max_worker_deaths:
+            error = (
+                f"the worker process died {deaths} times while running this job (last: {how}); "
+                "the job may need more memory than this machine has, or the model may be broken"
+            )
+            log.error("job %s failed: %s", record.id, error)
+            await self.scheduler.finish(record, t.JobState.FAILED, error)
+        else:
+            log.warning("worker died (%s) running job %s; it goes back to the queue", how, record.id)
+            await self.scheduler.requeue(record, worker_died=True)

@@ -1,0 +1,141 @@
+"""The order in which queued jobs run.
+
+Rules, in this order:
+1. Higher effective priority first. A job's effective priority is its class
+   (low < normal < high) raised by one class for every `aging_seconds` it has
+   waited, so a low job is never starved.
+2. Inside a class, owners take turns: the owner served least recently goes next
+   (round-robin), so one user's fifty jobs do not hold up everyone else.
+3. One owner's jobs run in the order they were submitted.
+
+The queue is the in-memory index of the jobs table's queued rows; the store
+stays the truth and rebuilds it on start.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from imagine import types as t
+from daemon.errors import QueueFull
+
+_TOP_RANK = t.Priority.HIGH.rank
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    job_id: str
+    owner: str
+    priority: t.Priority
+    enqueued_at: float  # wall-clock seconds, for aging
+    order: int          # submission order, for FIFO per owner
+    shape: tuple[str, int, int, int, int] = ("", 0, 0, 0, 1)  # model, width, height, steps, count: for ETAs
+
+
+class JobQueue:
+    def __init__(
+        self,
+        *,
+        aging_seconds: float = 120.0,
+        max_total: int = 1000,
+        max_per_owner: int = 100,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.aging_seconds = aging_seconds
+        self.max_total = max_total
+        self.max_per_owner = max_per_owner
+        self._clock = clock
+        self._entries: dict[str, QueueEntry] = {}
+        self._per_owner: dict[str, int] = {}
+        self._last_served: dict[str, int] = {}
+        self._ticks = itertools.count(1)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, job_id: object) -> bool:
+        return job_id in self._entries
+
+    def owner_count(self, owner: str) -> int:
+        return self._per_owner.get(owner, 0)
+
+    def check_room(self, owner: str) -> None:
+        """Raises QueueFull when one more job of `owner` would pass a cap."""
+        if len(self._entries) >= self.max_total:
+            raise QueueFull(
+                f"the queue is full ({self.max_total} jobs waiting); try again when some have finished"
+            )
+        if self.owner_count(owner) >= self.max_per_owner:
+            raise QueueFull(
+                f"you already have {self.max_per_owner} jobs waiting, the most one owner may queue; "
+                "wait for some to finish or cancel some with `imagine jobs cancel ID`"
+            )
+
+    def push(self, entry: QueueEntry) -> None:
+        if entry.job_id in self._entries:
+            return
+        self._entries[entry.job_id] = entry
+        self._per_owner[entry.owner] = self.owner_count(entry.owner) + 1
+
+    def remove(self, job_id: str) -> QueueEntry | None:
+        entry = self._entries.pop(job_id, None)
+        if entry is not None:
+            left = self._per_owner[entry.owner] - 1
+            if left:
+                self._per_owner[entry.owner] = left
+            else:
+                del self._per_owner[entry.owner]
+        return entry
+
+    def set_priority(self, job_id: str, priority: t.Priority) -> QueueEntry | None:
+        entry = self._entries.get(job_id)
+        if entry is not None:
+            entry = dataclasses.replace(entry, priority=priority)
+            self._entries[job_id] = entry
+        return entry
+
+    def effective_rank(self, entry: QueueEntry, now: float) -> int:
+        waited = max(0.0, now - entry.enqueued_at)
+        aged = int(waited // self.aging_seconds) if self.aging_seconds > 0 else 0
+        return min(_TOP_RANK, entry.priority.rank + aged)
+
+    def pop_next(self) -> QueueEntry | None:
+        entry = next(self._simulate(), None)
+        if entry is not None:
+            self.remove(entry.job_id)
+            self._last_served[entry.owner] = next(self._ticks)
+        return entry
+
+    def order(self) -> list[QueueEntry]:
+        """Every queued job, in the order it would run if nothing changed."""
+        return list(self._simulate())
+
+    def positions(self) -> dict[str, int]:
+        return {e.job_id: i for i, e in enumerate(self._simulate(), start=1)}
+
+    def _simulate(self) -> Iterator[QueueEntry]:
+        now = self._clock()
+        by_rank: dict[int, dict[str, list[QueueEntry]]] = {}
+        for entry in self._entries.values():
+            rank = self.effective_rank(entry, now)
+            by_rank.setdefault(rank, {}).setdefault(entry.owner, []).append(entry)
+        served = dict(self._last_served)
+        tick = itertools.count(max(served.values(), default=0) + 1)
+        for rank in sorted(by_rank, reverse=True):
+            lanes = by_rank[rank]
+            for jobs in lanes.values():
+                jobs.sort(key=lambda e: e.order, reverse=True)  # pop() takes the oldest
+            heap = [(served.get(owner, 0), jobs[-1].order, owner) for owner, jobs in lanes.items()]
+            heapq.heapify(heap)
+            while heap:
+                _, _, owner = heapq.heappop(heap)
+                jobs = lanes[owner]
+                yield jobs.pop()
+                served[owner] = next(tick)
+                if jobs:
+                    heapq.heappush(heap, (served[owner], jobs[-1].order, owner))

@@ -1,0 +1,66 @@
+"""Check a submitted job spec and fill in what it leaves to defaults, before it is stored.
+
+After this the recorded spec names every parameter, the seed included, so
+re-running it gives the same images.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from imagine import types as t
+from daemon.errors import InvalidRequest, ModelNotInstalled, ModelUnknown
+
+if TYPE_CHECKING:
+    from models.catalog import ModelDefaults
+
+MAX_SEED = 2**32 - 1
+MAX_LABELS = 32
+MAX_PROMPT_CHARS = 4000
+
+
+def fill_and_check(spec: t.JobSpec, *, default_model: str, models_dir: Path) -> t.JobSpec:
+    """Raises InvalidRequest (naming the field), ModelUnknown or ModelNotInstalled."""
+    from models import catalog
+    model = spec.model.strip() or default_model
+    defaults = _model_defaults(model, models_dir)
+    task = spec.task
+    if len(task.prompt) > MAX_PROMPT_CHARS:
+        raise InvalidRequest("txt2img.prompt", f"txt2img.prompt is {len(task.prompt)} characters; the limit is {MAX_PROMPT_CHARS}")
+    if task.seed is not None and not 0 <= task.seed <= MAX_SEED:
+        raise InvalidRequest("txt2img.seed", f"txt2img.seed must be between 0 and {MAX_SEED}, got {task.seed}")
+    filled = dataclasses.replace(
+        task,
+        width=task.width or defaults.width,
+        height=task.height or defaults.height,
+        steps=task.steps or defaults.steps,
+        guidance=defaults.guidance if task.guidance is None else task.guidance,
+        seed=secrets.randbelow(MAX_SEED + 1) if task.seed is None else task.seed,
+        count=task.count or 1,
+        scheduler=task.scheduler.strip().lower() or defaults.scheduler,
+    )
+    try:
+        catalog.check_txt2img(catalog.Txt2ImgParams(**dataclasses.asdict(filled)))  # type: ignore[arg-type]
+    except catalog.InvalidParameter as exc:
+        raise InvalidRequest(f"txt2img.{exc.field}", f"txt2img.{exc}") from exc
+    if len(spec.labels) > MAX_LABELS:
+        raise InvalidRequest("labels", f"labels: at most {MAX_LABELS} labels, got {len(spec.labels)}")
+    if spec.timeout_seconds > 7 * 24 * 3600:
+        raise InvalidRequest("timeout_seconds", "timeout_seconds: at most one week")
+    return dataclasses.replace(spec, model=model, task=filled)
+
+
+def _model_defaults(model: str, models_dir: Path) -> ModelDefaults:
+    from models import catalog
+
+    try:
+        source = catalog.resolve_model(model, models_dir)
+        catalog.check_hub_available(source)
+    except catalog.ModelNotInstalled as exc:
+        raise ModelNotInstalled(str(exc)) from exc
+    except catalog.ModelNotFound as exc:
+        raise ModelUnknown(str(exc)) from exc
+    return catalog.defaults_for(source)

@@ -1,0 +1,346 @@
+"""Conversion between the protobuf messages and `imagine.types`, both ways.
+
+This is the one place that knows both shapes; the client and the daemon's
+servicers call it at their edges.
+"""
+
+from __future__ import annotations
+
+from imagine import types as t
+from imagine.v1 import jobs_pb2 as jpb
+from imagine.v1 import models_pb2 as mpb
+from imagine.v1 import system_pb2 as spb
+
+_PRIORITY_TO_PB = {
+    t.Priority.LOW: jpb.PRIORITY_LOW,
+    t.Priority.NORMAL: jpb.PRIORITY_NORMAL,
+    t.Priority.HIGH: jpb.PRIORITY_HIGH,
+}
+_PRIORITY_FROM_PB = {v: k for k, v in _PRIORITY_TO_PB.items()} | {
+    jpb.PRIORITY_UNSPECIFIED: t.Priority.NORMAL
+}
+_STATE_TO_PB = {
+    t.JobState.QUEUED: jpb.JOB_STATE_QUEUED,
+    t.JobState.RUNNING: jpb.JOB_STATE_RUNNING,
+    t.JobState.SUCCEEDED: jpb.JOB_STATE_SUCCEEDED,
+    t.JobState.FAILED: jpb.JOB_STATE_FAILED,
+    t.JobState.CANCELLED: jpb.JOB_STATE_CANCELLED,
+}
+_STATE_FROM_PB = {v: k for k, v in _STATE_TO_PB.items()}
+
+
+def priority_to_pb(priority: t.Priority) -> int:
+    return _PRIORITY_TO_PB[priority]
+
+
+def priority_from_pb(value: int) -> t.Priority:
+    try:
+        return _PRIORITY_FROM_PB[value]
+    except KeyError:
+        raise ValueError(f"unknown priority {value}; use low, normal or high") from None
+
+
+def state_to_pb(state: t.JobState) -> int:
+    return _STATE_TO_PB[state]
+
+
+def state_from_pb(value: int) -> t.JobState:
+    try:
+        return _STATE_FROM_PB[value]
+    except KeyError:
+        raise ValueError(f"unknown job state {value}") from None
+
+
+def _seconds(ts: object) -> float | None:
+    seconds = ts.seconds + ts.nanos / 1e9  # type: ignore[attr-defined]
+    return seconds or None
+
+
+def _set_time(ts: object, value: float | None) -> None:
+    if value:
+        ts.FromNanoseconds(int(value * 1e9))  # type: ignore[attr-defined]
+
+
+# -- specs -----------------------------------------------------------------
+
+
+def spec_to_pb(spec: t.JobSpec) -> jpb.JobSpec:
+    task = spec.task
+    msg = jpb.JobSpec(
+        model=spec.model,
+        priority=priority_to_pb(spec.priority),
+        labels=dict(spec.labels),
+        request_id=spec.request_id,
+        timeout_seconds=spec.timeout_seconds,
+        txt2img=jpb.Txt2Img(
+            prompt=task.prompt,
+            negative_prompt=task.negative_prompt,
+            width=task.width,
+            height=task.height,
+            steps=task.steps,
+            count=task.count,
+            scheduler=task.scheduler,
+        ),
+    )
+    if task.guidance is not None:
+        msg.txt2img.guidance = task.guidance
+    if task.seed is not None:
+        msg.txt2img.seed = task.seed
+    return msg
+
+
+def spec_from_pb(msg: jpb.JobSpec) -> t.JobSpec:
+    """Raises ValueError naming the field when the message has no usable task."""
+    if msg.WhichOneof("task") != "txt2img":
+        raise ValueError("spec.task: set one task, e.g. txt2img")
+    p = msg.txt2img
+    task = t.Txt2Img(
+        prompt=p.prompt,
+        negative_prompt=p.negative_prompt,
+        width=p.width,
+        height=p.height,
+        steps=p.steps,
+        guidance=round(p.guidance, 6) if p.HasField("guidance") else None,
+        seed=p.seed if p.HasField("seed") else None,
+        count=p.count,
+        scheduler=p.scheduler,
+    )
+    return t.JobSpec(
+        task=task,
+        model=msg.model,
+        priority=priority_from_pb(msg.priority),
+        labels=dict(msg.labels),
+        request_id=msg.request_id,
+        timeout_seconds=msg.timeout_seconds,
+    )
+
+
+# -- jobs and events ---------------------------------------------------------
+
+
+def timings_to_pb(value: t.Timings) -> jpb.Timings:
+    return jpb.Timings(
+        queue_ms=value.queue_ms,
+        load_ms=value.load_ms,
+        run_ms=value.run_ms,
+        encode_ms=value.encode_ms,
+        total_ms=value.total_ms,
+    )
+
+
+def timings_from_pb(msg: jpb.Timings) -> t.Timings:
+    return t.Timings(msg.queue_ms, msg.load_ms, msg.run_ms, msg.encode_ms, msg.total_ms)
+
+
+def output_to_pb(value: t.Output) -> jpb.Output:
+    return jpb.Output(
+        id=value.id,
+        job_id=value.job_id,
+        index=value.index,
+        seed=value.seed,
+        width=value.width,
+        height=value.height,
+        path=value.path,
+        sha256=value.sha256,
+        size_bytes=value.size_bytes,
+    )
+
+
+def output_from_pb(msg: jpb.Output) -> t.Output:
+    return t.Output(
+        id=msg.id,
+        job_id=msg.job_id,
+        index=msg.index,
+        seed=msg.seed,
+        width=msg.width,
+        height=msg.height,
+        path=msg.path,
+        sha256=msg.sha256,
+        size_bytes=msg.size_bytes,
+    )
+
+
+def job_to_pb(job: t.Job) -> jpb.Job:
+    msg = jpb.Job(
+        id=job.id,
+        spec=spec_to_pb(job.spec),
+        owner=job.owner,
+        state=state_to_pb(job.state),
+        attempts=job.attempts,
+        timings=timings_to_pb(job.timings),
+        error=job.error,
+        outputs=[output_to_pb(o) for o in job.outputs],
+        queue_position=job.queue_position,
+        last_seq=job.last_seq,
+    )
+    if job.eta_seconds is not None:
+        msg.eta_seconds = job.eta_seconds
+    _set_time(msg.created_at, job.created_at)
+    _set_time(msg.started_at, job.started_at)
+    _set_time(msg.finished_at, job.finished_at)
+    return msg
+
+
+def job_from_pb(msg: jpb.Job) -> t.Job:
+    return t.Job(
+        id=msg.id,
+        spec=spec_from_pb(msg.spec),
+        owner=msg.owner,
+        state=state_from_pb(msg.state),
+        attempts=msg.attempts,
+        created_at=_seconds(msg.created_at) or 0.0,
+        started_at=_seconds(msg.started_at),
+        finished_at=_seconds(msg.finished_at),
+        timings=timings_from_pb(msg.timings),
+        error=msg.error,
+        outputs=tuple(output_from_pb(o) for o in msg.outputs),
+        queue_position=msg.queue_position,
+        last_seq=msg.last_seq,
+        eta_seconds=msg.eta_seconds if msg.HasField("eta_seconds") else None,
+    )
+
+
+def event_to_pb(event: t.JobEvent) -> jpb.JobEvent:
+    msg = jpb.JobEvent(job_id=event.job_id, seq=event.seq)
+    _set_time(msg.time, event.time)
+    kind = event.kind
+    if isinstance(kind, t.Snapshot):
+        msg.snapshot.CopyFrom(job_to_pb(kind.job))
+    elif isinstance(kind, t.Queued):
+        msg.queued.position = kind.position
+        msg.queued.eta_known = kind.eta_seconds is not None
+        msg.queued.eta_seconds = kind.eta_seconds or 0.0
+    elif isinstance(kind, t.Started):
+        msg.started.CopyFrom(jpb.Started(worker=kind.worker, load_ms=kind.load_ms, attempt=kind.attempt))
+    elif isinstance(kind, t.Progress):
+        msg.progress.CopyFrom(jpb.Progress(step=kind.step, total=kind.total, preview=kind.preview))
+    elif isinstance(kind, t.Output):
+        msg.output.CopyFrom(output_to_pb(kind))
+    else:
+        msg.finished.CopyFrom(
+            jpb.Finished(
+                state=state_to_pb(kind.state), error=kind.error, timings=timings_to_pb(kind.timings)
+            )
+        )
+    return msg
+
+
+def event_from_pb(msg: jpb.JobEvent) -> t.JobEvent:
+    which = msg.WhichOneof("kind")
+    kind: t.EventKind
+    if which == "snapshot":
+        kind = t.Snapshot(job_from_pb(msg.snapshot))
+    elif which == "queued":
+        q = msg.queued
+        kind = t.Queued(q.position, q.eta_seconds if q.eta_known else None)
+    elif which == "started":
+        s = msg.started
+        kind = t.Started(s.worker, s.load_ms, s.attempt)
+    elif which == "progress":
+        p = msg.progress
+        kind = t.Progress(p.step, p.total, p.preview)
+    elif which == "output":
+        kind = output_from_pb(msg.output)
+    elif which == "finished":
+        f = msg.finished
+        kind = t.Finished(state_from_pb(f.state), f.error, timings_from_pb(f.timings))
+    else:
+        raise ValueError(f"event {msg.seq} of job {msg.job_id} has no kind")
+    return t.JobEvent(job_id=msg.job_id, seq=msg.seq, time=_seconds(msg.time) or 0.0, kind=kind)
+
+
+# -- status and models -------------------------------------------------------
+
+
+def status_to_pb(status: t.Status) -> spb.Status:
+    msg = spb.Status(
+        version=status.version,
+        queue=spb.QueueStats(
+            queued=status.queue.queued, running=status.queue.running, paused=status.queue.paused
+        ),
+        loaded_models=[
+            spb.LoadedModel(name=m.name, device=m.device, memory_bytes=m.memory_bytes)
+            for m in status.loaded_models
+        ],
+        workers=[
+            spb.Worker(pid=w.pid, state=w.state, job_id=w.job_id, restarts=w.restarts)
+            for w in status.workers
+        ],
+    )
+    _set_time(msg.started_at, status.started_at)
+    for d in status.devices:
+        dev = msg.devices.add(
+            name=d.name,
+            kind=d.kind,
+            index=d.index,
+            memory_total=d.memory_total,
+            memory_used=d.memory_used,
+        )
+        if d.utilisation is not None:
+            dev.utilisation = d.utilisation
+        if d.temperature_c is not None:
+            dev.temperature_c = d.temperature_c
+    return msg
+
+
+def status_from_pb(msg: spb.Status) -> t.Status:
+    return t.Status(
+        version=msg.version,
+        started_at=_seconds(msg.started_at) or 0.0,
+        devices=tuple(
+            t.Device(
+                name=d.name,
+                kind=d.kind,
+                index=d.index,
+                memory_total=d.memory_total,
+                memory_used=d.memory_used,
+                utilisation=d.utilisation if d.HasField("utilisation") else None,
+                temperature_c=d.temperature_c if d.HasField("temperature_c") else None,
+            )
+            for d in msg.devices
+        ),
+        queue=t.QueueStats(msg.queue.queued, msg.queue.running, msg.queue.paused),
+        loaded_models=tuple(
+            t.LoadedModel(m.name, m.device, m.memory_bytes) for m in msg.loaded_models
+        ),
+        workers=tuple(t.Worker(w.pid, w.state, w.job_id, w.restarts) for w in msg.workers),
+    )
+
+
+def model_to_pb(model: t.Model) -> mpb.Model:
+    msg = mpb.Model(
+        name=model.name,
+        kind=model.kind,
+        source=model.source,
+        location=model.location,
+        description=model.description,
+        installed=model.installed,
+        loaded=model.loaded,
+        is_default=model.is_default,
+    )
+    if model.defaults is not None:
+        d = model.defaults
+        msg.defaults.CopyFrom(
+            mpb.ModelDefaults(
+                width=d.width, height=d.height, steps=d.steps, guidance=d.guidance, scheduler=d.scheduler
+            )
+        )
+    return msg
+
+
+def model_from_pb(msg: mpb.Model) -> t.Model:
+    defaults = None
+    if msg.HasField("defaults"):
+        d = msg.defaults
+        defaults = t.ModelDefaults(d.width, d.height, d.steps, round(d.guidance, 6), d.scheduler)
+    return t.Model(
+        name=msg.name,
+        kind=msg.kind,
+        source=msg.source,
+        location=msg.location,
+        description=msg.description,
+        installed=msg.installed,
+        loaded=msg.loaded,
+        defaults=defaults,
+        is_default=msg.is_default,
+    )
