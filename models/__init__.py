@@ -1,0 +1,1 @@
+"""Stable Diffusion model handling for imagined: devices, samplers, built-in models, pipelines."""

@@ -1,0 +1,37 @@
+"""tiny-sd built once per session; tests/conftest.py has already set HF_HUB_OFFLINE."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from diffusers import DiffusionPipeline
+
+from models.builtin import ensure_builtin
+from models.diffusion import Txt2ImgParams, load_pipeline, resolve_model
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return ensure_builtin("tiny-sd", tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture(scope="session")
+def tiny_pipe(tiny_sd_dir: Path) -> DiffusionPipeline:
+    """One loaded tiny-sd for the session; tests must not change it beyond what txt2img does."""
+    return load_pipeline(resolve_model("tiny-sd", tiny_sd_dir.parent), tiny_sd_dir.parent, torch.device("cpu"))
+
+
+@pytest.fixture
+def small_params() -> Txt2ImgParams:
+    """Cheap parameters: 64x64, 2 steps."""
+    return Txt2ImgParams(
+        prompt="a lighthouse at dusk",
+        negative_prompt="",
+        width=64,
+        height=64,
+        steps=2,
+        guidance=7.0,
+        seed=1234,
+        count=1,
+        scheduler="euler",
+    )
