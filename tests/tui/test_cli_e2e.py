@@ -1,0 +1,253 @@
+"""`imagine` end to end: the real command line against a real daemon (and its worker) on a temporary socket.
+
+The daemon is started once for the module with `imagine serve`; every command
+runs as its own subprocess, exactly as a person would type it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+IMAGINE = [sys.executable, "-c", "import sys; from tui.cli import main; sys.exit(main())"]
+START_TIMEOUT = 240.0
+
+pytestmark = pytest.mark.skipif(
+    not any(ep.name == "serve" for ep in entry_points(group="imagine.commands")),
+    reason="`imagine serve` is not installed (no `serve` entry point in imagine.commands)",
+)
+
+
+class Imagine:
+    """Runs `imagine --socket S ...` against the module's daemon."""
+
+    def __init__(self, socket: Path, env: dict[str, str]) -> None:
+        self.socket = socket
+        self.env = env
+
+    def argv(self, *args: str) -> list[str]:
+        return [*IMAGINE, "--socket", str(self.socket), *args]
+
+    def __call__(self, *args: str, check: int | None = 0, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(self.argv(*args), capture_output=True, text=True, env=self.env, timeout=timeout)
+        if check is not None:
+            assert result.returncode == check, f"imagine {' '.join(args)} -> {result.returncode}\n{result.stderr}"
+        if result.returncode:
+            assert result.stderr.startswith("imagine: ") and "Traceback" not in result.stderr, result.stderr
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self(*args, "--json").stdout)
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            self.argv(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env
+        )
+
+
+@pytest.fixture(scope="module")
+def imagine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Imagine]:
+    data = tmp_path_factory.mktemp("data")
+    socket = Path(tempfile.mkdtemp(prefix="im", dir="/tmp")) / "d.sock"  # unix socket paths are short
+    env = os.environ | {"HF_HUB_OFFLINE": "1"}
+    env.pop("IMAGINED_ADDRESS", None)
+    log_path = data / "daemon.log"
+    with open(log_path, "wb") as log:
+        daemon = subprocess.Popen(
+            [*IMAGINE, "serve", "--socket", str(socket), "--data-dir", str(data / "d"), "--device", "cpu"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    cli = Imagine(socket, env)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while cli("status", check=None).returncode != 0:
+            if daemon.poll() is not None:
+                pytest.fail(f"imagine serve exited with {daemon.returncode}:\n{log_path.read_text()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"imagine serve not ready in {START_TIMEOUT}s:\n{log_path.read_text()}")
+            time.sleep(0.3)
+        yield cli
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            daemon.wait(30)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+
+
+def sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def pixels(path: str | Path) -> bytes:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.tobytes()
+
+
+SMALL = ("--steps", "2", "--size", "64x64")
+
+
+@pytest.fixture(scope="module")
+def first(imagine: Imagine) -> dict[str, Any]:
+    """`imagine run "a lighthouse" --steps 2 --size 64x64 --json`, once for the module."""
+    return imagine.json("run", "a lighthouse", *SMALL)
+
+
+def test_run_json(first: dict[str, Any]) -> None:
+    assert list(first) == ["job_id", "state", "seed", "outputs", "timings", "error"]
+    assert first["state"] == "succeeded" and first["error"] == ""
+    assert isinstance(first["seed"], int)
+    [output] = first["outputs"]
+    assert set(output) == {"id", "path", "seed", "width", "height", "sha256"}
+    assert (output["width"], output["height"], output["seed"]) == (64, 64, first["seed"])
+    assert sha256(output["path"]) == output["sha256"]  # the daemon runs on this machine
+    assert first["timings"]["total_ms"] > 0
+
+
+def test_run_prints_one_path_per_image(imagine: Imagine) -> None:
+    result = imagine("run", "a red fox", *SMALL, "--count", "2", "--seed", "5")
+    paths = result.stdout.splitlines()
+    assert len(paths) == 2 and all(Path(p).is_file() for p in paths)
+    assert "succeeded" in result.stderr and "\r" not in result.stderr  # not a terminal: plain lines
+    assert "submitted job" in result.stderr
+
+
+def test_run_downloads_with_output(imagine: Imagine, tmp_path: Path) -> None:
+    file = tmp_path / "one.png"
+    result = imagine("run", "a castle", *SMALL, "-o", str(file))
+    assert result.stdout.splitlines() == [str(file)]
+    assert file.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    folder = tmp_path / "many"
+    data = imagine.json("run", "a castle", *SMALL, "--count", "2", "-o", f"{folder}/")
+    assert [Path(o["path"]) for o in data["outputs"]] == [folder / f"{o['id']}.png" for o in data["outputs"]]
+    assert all(sha256(o["path"]) == o["sha256"] for o in data["outputs"])
+
+
+def test_jobs_list(imagine: Imagine, first: dict[str, Any]) -> None:
+    data = imagine.json("jobs", "list")
+    assert set(data) == {"jobs"}
+    job = next(j for j in data["jobs"] if j["id"] == first["job_id"])
+    assert job["state"] == "succeeded" and job["spec"]["task"]["prompt"] == "a lighthouse"
+    table = imagine("jobs", "list", "--search", "lighthouse").stdout.splitlines()
+    assert table[0].split()[:3] == ["ID", "STATE", "OWNER"]
+    assert any(line.startswith(first["job_id"]) and "a lighthouse" in line for line in table[1:])
+    assert imagine.json("jobs", "list", "--state", "failed", "--search", "lighthouse") == {"jobs": []}
+    assert len(imagine.json("jobs", "list", "--limit", "1")["jobs"]) == 1
+
+
+def test_jobs_show(imagine: Imagine, first: dict[str, Any]) -> None:
+    text = imagine("jobs", "show", first["job_id"]).stdout
+    assert "state       succeeded" in text and "prompt      a lighthouse" in text
+    assert f"seed        {first['seed']}" in text and first["outputs"][0]["path"] in text
+    data = imagine.json("jobs", "show", first["job_id"])
+    assert data["id"] == first["job_id"] and data["spec"]["task"]["seed"] == first["seed"]
+
+
+def test_jobs_watch_a_finished_job_prints_its_outputs(imagine: Imagine, first: dict[str, Any]) -> None:
+    result = imagine("jobs", "watch", first["job_id"])
+    assert result.stdout.splitlines() == [first["outputs"][0]["path"]]
+
+
+def test_jobs_rerun_gives_the_same_image(imagine: Imagine, first: dict[str, Any]) -> None:
+    again = imagine.json("jobs", "rerun", first["job_id"])
+    assert again["job_id"] != first["job_id"] and again["seed"] == first["seed"]
+    assert pixels(again["outputs"][0]["path"]) == pixels(first["outputs"][0]["path"])
+    assert again["outputs"][0]["sha256"] == first["outputs"][0]["sha256"], (
+        "same pixels, different files: the PNG's embedded recipe differs (e.g. the request_id)"
+    )
+    other = imagine.json("jobs", "rerun", first["job_id"], "--new-seed")
+    assert other["state"] == "succeeded" and other["seed"] != first["seed"]
+
+
+def test_detach_then_cancel(imagine: Imagine) -> None:
+    imagine("queue", "pause")
+    try:
+        detached = imagine.json("run", "a ship", *SMALL, "--detach")
+        assert set(detached) == {"job_id", "state"} and detached["state"] == "queued"
+        job_id = imagine("run", "a boat", *SMALL, "--detach").stdout.strip()
+        assert job_id and "\n" not in job_id
+        assert imagine("jobs", "cancel", job_id).stdout.strip() == f"cancelled job {job_id}"
+        imagine("jobs", "cancel", detached["job_id"])
+        assert imagine.json("jobs", "show", job_id)["state"] == "cancelled"
+        watched = imagine("jobs", "watch", job_id, check=1)
+        assert watched.stderr.strip() == f"imagine: job {job_id} was cancelled"
+    finally:
+        imagine("queue", "resume")
+
+
+def test_ctrl_c_leaves_the_job_running(imagine: Imagine) -> None:
+    imagine("queue", "pause")
+    try:
+        proc = imagine.popen("run", "a harbour", *SMALL)
+        assert proc.stderr is not None
+        first_line = proc.stderr.readline()  # "submitted job ID", then "queued: ..."
+        assert first_line.startswith("submitted job "), first_line
+        job_id = first_line.split()[-1]
+        assert proc.stderr.readline().startswith("queued")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, err
+        assert out == ""
+        assert err.startswith("imagine: ") and f"job {job_id} keeps running" in err
+        assert f"imagine jobs watch {job_id}" in err and f"imagine jobs cancel {job_id}" in err
+        assert "Traceback" not in err
+    finally:
+        imagine("queue", "resume")
+    done = imagine.json("jobs", "watch", job_id)
+    assert done["state"] == "succeeded" and len(done["outputs"]) == 1
+
+
+def test_jobs_rm(imagine: Imagine) -> None:
+    job_id = imagine.json("run", "a tower", *SMALL)["job_id"]
+    assert imagine("jobs", "rm", job_id).stdout.strip() == f"deleted job {job_id}"
+    missing = imagine("jobs", "show", job_id, check=1)
+    assert missing.stderr.count("\n") == 1 and job_id in missing.stderr
+
+
+def test_daemon_errors_are_one_sentence(imagine: Imagine) -> None:
+    assert imagine("jobs", "show", "no-such-job", check=1).stderr.startswith("imagine: ")
+    bad = imagine("run", "x", *SMALL, "--scheduler", "no-such-sampler", check=1)
+    assert "scheduler" in bad.stderr and bad.stderr.count("\n") == 1
+    unknown = imagine("run", "x", *SMALL, "-m", "no-such-model", check=1)
+    assert "no-such-model" in unknown.stderr
+
+
+def test_status(imagine: Imagine) -> None:
+    data = imagine.json("status")
+    assert data["version"] and data["uptime_seconds"] >= 0
+    assert data["devices"] and data["devices"][0]["kind"] == "cpu"
+    assert set(data["queue"]) == {"queued", "running", "paused"} and data["queue"]["paused"] is False
+    assert data["workers"] and data["workers"][0]["pid"] > 0
+    text = imagine("status").stdout
+    assert text.startswith(f"imagined {data['version']}, up ")
+    assert "\nCPU " in text and "GiB" in text and "WORKER PID" in text
+
+
+def test_models_list(imagine: Imagine) -> None:
+    text = imagine("models", "list").stdout
+    lines = text.splitlines()
+    assert lines[0].split() == ["NAME", "KIND", "SOURCE", "INSTALLED", "LOADED", "DESCRIPTION"]
+    assert any(line.split()[:2] == ["*", "tiny-sd"] for line in lines)
+    assert "noise" in text
+    assert lines[-1].startswith("schedulers: ")
+    data = imagine.json("models", "list")
+    tiny = next(m for m in data["models"] if m["name"] == "tiny-sd")
+    assert tiny["is_default"] and "noise" in tiny["description"]
+    assert data["schedulers"]
