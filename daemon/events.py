@@ -1,4 +1,12 @@
-"""Per-job event streams: numbered, stored, and fanned out to every watcher."""
+"""Per-job event streams: numbered, kept, and fanned out to every watcher.
+
+Events that change what a job is (queued, started, output, finished) are
+stored before watchers see them. Per-step progress is not worth a disk write
+per step: it lives in memory while the job runs and is replayed from there.
+A restarted daemon continues each job's numbering past anything it may have
+handed out unstored (`UNSTORED_GAP`), so a client that reattaches with the
+last number it saw never skips a new event.
+"""
 
 from __future__ import annotations
 
@@ -9,29 +17,40 @@ from collections import defaultdict
 from imagine import types as t
 from daemon.store import AsyncStore
 
+UNSTORED_GAP = 100_000
+
 
 class EventLog:
     def __init__(self, store: AsyncStore) -> None:
         self._store = store
         self._last_seq: dict[str, int] = {}
+        self._progress: dict[str, list[t.JobEvent]] = defaultdict(list)
         self._watchers: dict[str, set[asyncio.Queue[t.JobEvent]]] = defaultdict(set)
 
-    def seed(self, job_id: str, last_seq: int) -> None:
+    def resume(self, job_id: str, stored_last_seq: int) -> None:
         """Continue a job's numbering after a restart."""
-        self._last_seq[job_id] = max(self._last_seq.get(job_id, 0), last_seq)
+        self._last_seq[job_id] = max(self._last_seq.get(job_id, 0), stored_last_seq + UNSTORED_GAP)
 
     async def publish(self, job_id: str, kind: t.EventKind) -> t.JobEvent:
-        """Store the event, then hand it to the job's watchers (in that order, so a
-        watcher that read the store after subscribing misses nothing)."""
         seq = self._last_seq.get(job_id, 0) + 1
         self._last_seq[job_id] = seq
         event = t.JobEvent(job_id=job_id, seq=seq, time=time.time(), kind=kind)
-        await self._store.run(lambda s: s.append_event(event))
+        if isinstance(kind, t.Progress):
+            self._progress[job_id].append(event)
+        else:
+            await self._store.run(lambda s: s.append_event(event))
         for watcher in self._watchers.get(job_id, ()):
             watcher.put_nowait(event)
         if isinstance(kind, t.Finished):
             self._last_seq.pop(job_id, None)
+            self._progress.pop(job_id, None)
         return event
+
+    async def after(self, job_id: str, seq: int) -> list[t.JobEvent]:
+        """Every event of the job after `seq` that is still kept, in order."""
+        stored = await self._store.run(lambda s: s.events_after(job_id, seq))
+        recent = [e for e in self._progress.get(job_id, ()) if e.seq > seq]
+        return sorted(stored + recent, key=lambda e: e.seq)
 
     def has_watchers(self, job_id: str) -> bool:
         return bool(self._watchers.get(job_id))

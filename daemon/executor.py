@@ -7,10 +7,10 @@ running goes back to the queue once and fails with the reason the second time.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
-from dataclasses import asdict
 
 from imagine import types as t
 from daemon.config import Config
@@ -119,8 +119,9 @@ class Executor:
                 "op": "run",
                 "job_id": job.id,
                 "model": job.spec.model,
-                "params": asdict(task),
-                "spec_json": json.dumps(t.to_jsonable(job.spec), sort_keys=True),
+                "params": dataclasses.asdict(task),
+                # the recipe embedded in each PNG: everything that shapes the pixels, not the request's bookkeeping
+                "spec_json": json.dumps(t.to_jsonable(dataclasses.replace(job.spec, request_id="")), sort_keys=True),
                 "output_dir": str(self.config.outputs_dir / time.strftime("%Y-%m-%d", time.localtime(job.created_at))),
             }
         )

@@ -12,13 +12,20 @@ import signal
 import socket
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from pathlib import Path
 from typing import IO
 
-from grpc_health.v1 import health_pb2
+import grpc
+from grpc_health.v1 import health, health_pb2
 
 from daemon.config import Config, load_config
 from imagine.address import pid_file
+
+if TYPE_CHECKING:
+    from daemon.runtime import Runtime
+
+HealthServicer = health.aio.HealthServicer
 
 log = logging.getLogger("imagined")
 
@@ -121,50 +128,69 @@ def prepare_socket(path: Path) -> None:
 
 async def serve(config: Config) -> None:
     from daemon.runtime import Runtime
-    from daemon.server import SERVICE_NAMES, build_server
+    from daemon.server import build_server
 
     with data_dir_lock(config.data_dir):
-        runtime = Runtime(config)
-        recovered = await runtime.open()
-        if recovered:
-            log.info("resumed %d queued job(s) from %s", recovered, config.db_path)
-        server, health = build_server(runtime)
-        addresses = []
         if config.socket is not None:
             prepare_socket(config.socket)
-            server.add_insecure_port(f"unix:{config.socket}")
-            addresses.append(f"unix:{config.socket}")
-        if config.listen:
-            if not server.add_insecure_port(config.listen):
-                raise StartError(f"cannot listen on {config.listen}: address in use or invalid")
-            addresses.append(config.listen)
-        old_umask = os.umask(0o177)  # the socket is created 0600: only this user may connect
+        runtime = Runtime(config)
+        server, health = build_server(runtime)
+        await set_health(health, health_pb2.HealthCheckResponse.NOT_SERVING)  # it starts out SERVING
         try:
-            await server.start()
-        finally:
-            os.umask(old_umask)
-        if config.socket is not None:
-            os.chmod(config.socket, 0o600)
-        print(f"imagined listening on {', '.join(addresses)}; data in {config.data_dir}", file=sys.stderr, flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        assert runtime.executor is not None
-        try:
-            await _until_ready_or_stopped(runtime.executor.first_start, stop)
-            for name in ("", *SERVICE_NAMES):
-                await health.set(name, health_pb2.HealthCheckResponse.SERVING)
-            log.info("worker ready; serving")
-            await stop.wait()
+            addresses = await _bind_and_start(server, config)
+            recovered = await runtime.open()
+            if recovered:
+                log.info("resumed %d queued job(s) from %s", recovered, config.db_path)
+            print(f"imagined listening on {', '.join(addresses)}; data in {config.data_dir}", file=sys.stderr, flush=True)
+            await _serve_until_stopped(runtime, health)
         finally:
             log.info("shutting down")
-            for name in ("", *SERVICE_NAMES):
-                await health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+            await set_health(health, health_pb2.HealthCheckResponse.NOT_SERVING)
             await runtime.close()
             await server.stop(grace=2)
             if config.socket is not None:
                 config.socket.unlink(missing_ok=True)
+
+
+async def set_health(health: HealthServicer, status: int) -> None:
+    from daemon.server import SERVICE_NAMES
+
+    for name in (*SERVICE_NAMES, ""):  # "" (the whole server) last: clients wait on it
+        await health.set(name, status)
+
+
+async def _bind_and_start(server: grpc.aio.Server, config: Config) -> list[str]:
+    addresses = []
+    old_umask = os.umask(0o177)  # the socket is created 0600: only this user may connect
+    try:
+        if config.socket is not None:
+            server.add_insecure_port(f"unix:{config.socket}")
+            addresses.append(f"unix:{config.socket}")
+        if config.listen:
+            try:
+                server.add_insecure_port(config.listen)
+            except RuntimeError as exc:
+                raise StartError(f"cannot listen on {config.listen}: address in use or invalid") from exc
+            addresses.append(config.listen)
+        await server.start()
+    finally:
+        os.umask(old_umask)
+    if config.socket is not None:
+        os.chmod(config.socket, 0o600)
+    return addresses
+
+
+async def _serve_until_stopped(runtime: Runtime, health: HealthServicer) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    assert runtime.executor is not None
+    await _until_ready_or_stopped(runtime.executor.first_start, stop)
+    if not stop.is_set():
+        await set_health(health, health_pb2.HealthCheckResponse.SERVING)
+        log.info("worker ready; serving")
+        await stop.wait()
 
 
 async def _until_ready_or_stopped(first_start: asyncio.Future[None], stop: asyncio.Event) -> None:

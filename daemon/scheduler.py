@@ -58,7 +58,7 @@ class Scheduler:
             if record.job.state == t.JobState.RUNNING:
                 record = with_state(record, state=t.JobState.QUEUED, started_at=None)
                 await self.store.run(lambda s, r=record: s.save_job(r))
-            self.events.seed(record.id, record.job.last_seq)
+            self.events.resume(record.id, record.job.last_seq)
             self._enqueue(record)
         return len(records)
 
@@ -176,7 +176,7 @@ class Scheduler:
         try:
             last = after_seq
             if after_seq:
-                for event in await self.store.run(lambda s: s.events_after(job_id, after_seq)):
+                for event in await self.events.after(job_id, after_seq):
                     yield event
                     last = event.seq
                     if isinstance(event.kind, t.Finished):
@@ -264,7 +264,6 @@ class Scheduler:
         if state == t.JobState.SUCCEEDED:
             self.eta.forget(record.job.spec)
         await self.events.publish(record.id, t.Finished(state, error, timings))
-        await self.store.run(lambda s: s.prune_progress(record.id))
         self._published_positions.pop(record.id, None)
         async with self.changed:
             self.changed.notify_all()

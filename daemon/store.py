@@ -297,11 +297,6 @@ class Store:
             for r in rows
         ]
 
-    def prune_progress(self, job_id: str) -> None:
-        """Per-step events matter only while a job runs."""
-        with self.db.conn:
-            self.db.execute("DELETE FROM events WHERE job_id = ? AND kind = 'progress'", [job_id])
-
 
 class AsyncStore:
     """The Store behind one thread: `await store.run(lambda s: s.get(job_id))`."""

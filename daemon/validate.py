@@ -45,7 +45,10 @@ def fill_and_check(spec: t.JobSpec, *, default_model: str, models_dir: Path) -> 
     try:
         catalog.check_txt2img(catalog.Txt2ImgParams(**dataclasses.asdict(filled)))  # type: ignore[arg-type]
     except catalog.InvalidParameter as exc:
-        raise InvalidRequest(f"txt2img.{exc.field}", f"txt2img.{exc}") from exc
+        message = str(exc)
+        if not message.startswith(exc.field):
+            message = f"{exc.field}: {message}"
+        raise InvalidRequest(f"txt2img.{exc.field}", f"txt2img.{message}") from exc
     if len(spec.labels) > MAX_LABELS:
         raise InvalidRequest("labels", f"labels: at most {MAX_LABELS} labels, got {len(spec.labels)}")
     if spec.timeout_seconds > 7 * 24 * 3600:

@@ -36,11 +36,9 @@ def _die_with_parent() -> None:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
+    """Readers see the whole file or none: write a temporary name, then rename."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    tmp.write_bytes(data)
     os.replace(tmp, path)
 
 
