@@ -4,7 +4,8 @@
 
 Runs the same tiny-sd job (same prompt, seed, size, steps, sampler) alternately
 (a) in this process straight through the diffusers pipeline, saving the PNG, and
-(b) through a real daemon on a temporary socket, from Submit until the job's
+(b) through a real daemon on a temporary socket, from Generate (submit and
+watch in one call) until the job's
 last output is written (the Finished event). Both are warm: the model is loaded
 before timing starts. Prints the medians and, as the last line, ratio=<b/a>.
 """
@@ -58,8 +59,7 @@ def direct_runner(models_dir: Path, out_dir: Path, steps: int, size: int):  # ty
 async def daemon_run(client: Client, steps: int, size: int) -> float:
     spec = t.JobSpec(t.Txt2Img(PROMPT, width=size, height=size, steps=steps, seed=1234, scheduler="euler", guidance=7.0))
     start = time.perf_counter()
-    submitted = await client.submit(spec)
-    async for event in client.watch(submitted.job.id):
+    async for event in client.generate(spec):
         if isinstance(event.kind, t.Finished):
             if event.kind.state != t.JobState.SUCCEEDED:
                 raise SystemExit(f"daemon job failed: {event.kind.error}")

@@ -22,10 +22,14 @@ class EtaEstimator:
         self._store = store
         self._per_image: dict[Shape, float | None] = {}
 
-    def forget(self, spec: t.JobSpec) -> None:
-        """A similar job finished: read the history again next time."""
+    @staticmethod
+    def shape_of(spec: t.JobSpec) -> Shape:
         task = spec.task
-        self._per_image.pop((spec.model, task.width, task.height, task.steps), None)
+        return (spec.model, task.width, task.height, task.steps)
+
+    def remember(self, shape: Shape, seconds_per_image: float | None) -> None:
+        """The history's figure for this shape, read again after a job finished."""
+        self._per_image[shape] = seconds_per_image
 
     async def seconds_per_image(self, shape: Shape) -> float | None:
         if shape not in self._per_image:
@@ -51,5 +55,5 @@ class EtaEstimator:
                 ahead = None
             else:
                 ahead += per_image * max(count, 1)
-            etas[entry.job_id] = None if ahead is None else round(ahead, 1)
+            etas[entry.job_id] = None if ahead is None else round(ahead, 3)
         return etas

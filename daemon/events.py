@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from imagine import types as t
-from daemon.store import AsyncStore
+from daemon.store import AsyncStore, Store
 
 UNSTORED_GAP = 100_000
 
@@ -31,14 +32,22 @@ class EventLog:
         """Continue a job's numbering after a restart."""
         self._last_seq[job_id] = max(self._last_seq.get(job_id, 0), stored_last_seq + UNSTORED_GAP)
 
-    async def publish(self, job_id: str, kind: t.EventKind) -> t.JobEvent:
+    async def publish(
+        self, job_id: str, kind: t.EventKind, also: Callable[[Store], object] | None = None
+    ) -> t.JobEvent:
+        """Number, keep and hand out an event; `also` runs in the same store call, before it."""
         seq = self._last_seq.get(job_id, 0) + 1
         self._last_seq[job_id] = seq
         event = t.JobEvent(job_id=job_id, seq=seq, time=time.time(), kind=kind)
-        if isinstance(kind, t.Progress):
+        if isinstance(kind, t.Progress) and also is None:
             self._progress[job_id].append(event)
         else:
-            await self._store.run(lambda s: s.append_event(event))
+            def write(store: Store) -> None:
+                if also is not None:
+                    also(store)
+                store.append_event(event)
+
+            await self._store.run(write)
         for watcher in self._watchers.get(job_id, ()):
             watcher.put_nowait(event)
         if isinstance(kind, t.Finished):
@@ -51,6 +60,9 @@ class EventLog:
         stored = await self._store.run(lambda s: s.events_after(job_id, seq))
         recent = [e for e in self._progress.get(job_id, ()) if e.seq > seq]
         return sorted(stored + recent, key=lambda e: e.seq)
+
+    def last_seq(self, job_id: str) -> int:
+        return self._last_seq.get(job_id, 0)
 
     def has_watchers(self, job_id: str) -> bool:
         return bool(self._watchers.get(job_id))

@@ -41,10 +41,11 @@ class Runtime:
         worker_status = await self.executor.status() if self.executor else {}
         device = worker_status.get("device")
         devices = (t.Device(**device),) if device else ()
-        workers = ()
-        if self.executor is not None and self.executor.worker is not None:
+        workers: tuple[t.Worker, ...] = ()
+        if self.executor is not None:
             ex = self.executor
-            workers = (t.Worker(ex.worker.pid, ex.state, ex.current or "", ex.restarts),)
+            pid = ex.worker.pid if ex.worker is not None and ex.state in ("idle", "busy") else 0
+            workers = (t.Worker(pid, ex.state, ex.current or "", ex.restarts),)
         return t.Status(
             version=imagine.__version__,
             started_at=self.started_at,

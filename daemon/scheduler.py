@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import itertools
 import sqlite3
 import time
@@ -21,8 +22,8 @@ from daemon.errors import JobNotFound, JobNotModifiable, OutputNotFound, Shuttin
 from daemon.eta import EtaEstimator
 from daemon.events import EventLog
 from daemon.queue import JobQueue, QueueEntry
-from daemon.store import AsyncStore, JobRecord, with_state
-from daemon.validate import fill_and_check
+from daemon.store import AsyncStore, JobRecord, Store, with_state
+from daemon.validate import fill_and_check, is_builtin
 
 
 def new_job_id() -> str:
@@ -47,6 +48,7 @@ class Scheduler:
         self._published_positions: dict[str, tuple[int, float | None]] = {}
         self._closing = False
         self.cancel_requests: set[str] = set()
+        self._waiting: dict[str, JobRecord] = {}  # queued jobs as stored, so starting one reads nothing
         self.on_cancel_running: Callable[[str], Awaitable[None]] | None = None
 
     # -- start-up -------------------------------------------------------------
@@ -63,6 +65,7 @@ class Scheduler:
         return len(records)
 
     def _enqueue(self, record: JobRecord) -> None:
+        self._waiting[record.id] = record
         job = record.job
         task = job.spec.task
         self.queue.push(
@@ -85,9 +88,11 @@ class Scheduler:
             existing = await self.store.run(lambda s: s.find_by_request(owner, spec.request_id))
             if existing is not None:
                 return await self._public(existing), False
-        spec = await asyncio.to_thread(
+        check = functools.partial(
             fill_and_check, spec, default_model=self.config.default_model, models_dir=self.config.model_store
         )
+        # a built-in model is checked in memory; a path or hub id touches the disk, off the event loop
+        spec = check() if is_builtin(spec.model or self.config.default_model) else await asyncio.to_thread(check)
         self.queue.check_room(owner)
         now = time.time()
         job = t.Job(id=new_job_id(), spec=spec, owner=owner, state=t.JobState.QUEUED, created_at=now)
@@ -100,11 +105,15 @@ class Scheduler:
                 raise
             return await self._public(existing), False
         self._enqueue(record)
-        await self._queue_changed()
-        return await self._public(record), True
+        placing = await self._queue_changed()
+        job = dataclasses.replace(job, last_seq=self.events.last_seq(job.id))
+        return self._with_position(job, placing), True
 
     async def get(self, job_id: str) -> t.Job:
-        return await self._public(await self._record(job_id))
+        record = await self.store.run(lambda s: s.get(job_id))
+        if record is None:
+            raise JobNotFound(job_id)
+        return await self._public(record)
 
     async def list_jobs(
         self,
@@ -126,6 +135,7 @@ class Scheduler:
         if record.job.state.terminal:
             return record.job
         if self.queue.remove(job_id) is not None:
+            self._waiting.pop(job_id, None)
             await self.finish(record, t.JobState.CANCELLED, "")
             await self._queue_changed()
         elif job_id in self.running:
@@ -143,6 +153,7 @@ class Scheduler:
         record = with_state(record, spec=dataclasses.replace(record.job.spec, priority=priority))
         await self.store.run(lambda s: s.save_job(record))
         self.queue.set_priority(job_id, priority)
+        self._waiting[job_id] = record
         await self._queue_changed()
         return await self.get(job_id)
 
@@ -171,9 +182,9 @@ class Scheduler:
 
     async def watch(self, job_id: str, after_seq: int = 0) -> AsyncIterator[t.JobEvent]:
         """The job's current state (or the events after `after_seq`), then live events to the end."""
-        await self._record(job_id)
-        inbox = self.events.subscribe(job_id)
+        inbox = self.events.subscribe(job_id)  # before reading anything, so nothing falls in between
         try:
+            job = await self.get(job_id)
             last = after_seq
             if after_seq:
                 for event in await self.events.after(job_id, after_seq):
@@ -181,7 +192,8 @@ class Scheduler:
                     last = event.seq
                     if isinstance(event.kind, t.Finished):
                         return
-            job = await self.get(job_id)
+            if after_seq and not job.state.terminal:
+                job = await self.get(job_id)
             if not after_seq or job.state.terminal:
                 yield t.JobEvent(job_id, job.last_seq, time.time(), t.Snapshot(job))
                 last = max(last, job.last_seq)
@@ -210,26 +222,28 @@ class Scheduler:
                 entry = self.queue.pop_next()
             if entry is None:
                 continue
-            record = await self.store.run(lambda s: s.get(entry.job_id))
-            if record is None or record.job.state != t.JobState.QUEUED:
+            waiting = self._waiting.pop(entry.job_id, None)
+            if waiting is None:
                 continue
             now = time.time()
             record = with_state(
-                record,
+                waiting,
                 state=t.JobState.RUNNING,
                 started_at=now,
-                attempts=record.job.attempts + 1,
-                timings=t.Timings(queue_ms=(now - record.job.created_at) * 1000),
+                attempts=waiting.job.attempts + 1,
+                timings=t.Timings(queue_ms=(now - waiting.job.created_at) * 1000),
             )
-            await self.store.run(lambda s: s.save_job(record))
+            # Queued in the store's order before anything else about this job, but not awaited: the
+            # worker can start meanwhile. A crash before it lands leaves the job queued, which is
+            # what recovery would make of a running job anyway.
+            self.store.submit(lambda s: s.save_job(record))
             self.running[record.id] = record
             self._published_positions.pop(record.id, None)
             await self._queue_changed()
             return record
 
     async def add_output(self, record: JobRecord, output: t.Output) -> None:
-        await self.store.run(lambda s: s.add_output(output))
-        await self.events.publish(record.id, output)
+        await self.events.publish(record.id, output, also=lambda s: s.add_output(output))
 
     async def requeue(self, record: JobRecord, *, worker_died: bool) -> None:
         """Put a started job back (worker died, daemon stopping); it keeps its place."""
@@ -260,10 +274,15 @@ class Scheduler:
             total_ms=(now - record.job.created_at) * 1000,
         )
         record = with_state(record, state=state, error=error, finished_at=now, timings=timings)
-        await self.store.run(lambda s: s.save_job(record))
-        if state == t.JobState.SUCCEEDED:
-            self.eta.forget(record.job.spec)
-        await self.events.publish(record.id, t.Finished(state, error, timings))
+        shape = self.eta.shape_of(record.job.spec)
+        typical: list[float | None] = []
+
+        def save(store: Store) -> None:
+            store.save_job(record)
+            typical.append(store.typical_seconds_per_image(*shape))
+
+        await self.events.publish(record.id, t.Finished(state, error, timings), also=save)
+        self.eta.remember(shape, typical[0])
         self._published_positions.pop(record.id, None)
         async with self.changed:
             self.changed.notify_all()
@@ -282,8 +301,8 @@ class Scheduler:
         return record
 
     async def _public(self, record: JobRecord) -> t.Job:
-        fresh = await self.store.run(lambda s: s.get(record.id)) or record
-        return self._with_position(fresh.job, await self._placing() if record.id in self.queue else {})
+        """The stored job, with its queue position and ETA when it waits."""
+        return self._with_position(record.job, await self._placing() if record.id in self.queue else {})
 
     async def _placing(self) -> dict[str, tuple[int, float | None]]:
         """Position and ETA of every queued job."""
@@ -298,14 +317,17 @@ class Scheduler:
         position, eta = placing[job.id]
         return dataclasses.replace(job, queue_position=position, eta_seconds=eta)
 
-    async def _queue_changed(self) -> None:
+    async def _queue_changed(self) -> dict[str, tuple[int, float | None]]:
         """Tell the executor, and every watched queued job whose position or ETA moved."""
         async with self.changed:
             self.changed.notify_all()
-        for job_id, current in (await self._placing()).items():
+        placing = await self._placing()
+        for job_id, current in placing.items():
             if self._published_positions.get(job_id) == current:
                 continue
             first = job_id not in self._published_positions
             if first or self.events.has_watchers(job_id):
                 self._published_positions[job_id] = current
                 await self.events.publish(job_id, t.Queued(*current))
+        return placing
+

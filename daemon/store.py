@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ import sqlite_utils
 from imagine import types as t
 from daemon.event_codec import decode_event_kind, encode_event_kind
 
+log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 _T = TypeVar("_T")
 
@@ -115,7 +117,7 @@ class Store:
             )
             self.db["jobs"].create_index(["state"])
             self.db["jobs"].create_index(["created_at"])
-            self.db["jobs"].create_index(["model", "width", "height", "steps", "state"])
+            self.db["jobs"].create_index(["model", "width", "height", "steps", "state", "finished_at"])
             self.db.execute(
                 "CREATE UNIQUE INDEX idx_jobs_request ON jobs(owner, request_id) WHERE request_id != ''"
             )
@@ -316,10 +318,24 @@ class AsyncStore:
             raise RuntimeError("AsyncStore.open() was not awaited")
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, store)
 
+    def submit(self, fn: Callable[[Store], object]) -> asyncio.Future[object]:
+        """Queue a call behind those already queued, without waiting for it."""
+        store = self._store
+        if store is None:
+            raise RuntimeError("AsyncStore.open() was not awaited")
+        future = asyncio.get_running_loop().run_in_executor(self._pool, fn, store)
+        future.add_done_callback(_log_failure)
+        return future
+
     async def close(self) -> None:
         if self._store is not None:
             await self.run(Store.close)
         self._pool.shutdown(wait=True)
+
+
+def _log_failure(future: asyncio.Future[object]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("store write failed", exc_info=future.exception())
 
 
 def with_state(record: JobRecord, **changes: Any) -> JobRecord:

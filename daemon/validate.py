@@ -67,3 +67,9 @@ def _model_defaults(model: str, models_dir: Path) -> ModelDefaults:
     except catalog.ModelNotFound as exc:
         raise ModelUnknown(str(exc)) from exc
     return catalog.defaults_for(source)
+
+
+def is_builtin(model: str) -> bool:
+    from models.catalog import BUILTIN_MODELS
+
+    return model.strip() in BUILTIN_MODELS

@@ -49,8 +49,12 @@ class Worker:
         self.jobs: queue.Queue[Message] = queue.Queue()
         self.cancelled: set[str] = set()
         self.current: str | None = None
+        from diffusers.utils import logging as diffusers_logging
+
         from models.device import select_device
         from models.loading import PipelineCache
+
+        diffusers_logging.disable_progress_bar()  # the daemon's log is for people, not tqdm
 
         self.device = select_device(device_pref)
         self.cache = PipelineCache(models_dir, self.device)

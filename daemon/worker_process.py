@@ -65,7 +65,11 @@ class WorkerProcess:
             env=os.environ | WORKER_ENV,
         )
         worker = cls(proc)
-        first = await worker._first_message()
+        try:
+            first = await worker._first_message()
+        except BaseException:  # cancelled while starting (daemon stopping): leave no orphan
+            await asyncio.shield(worker.kill())
+            raise
         if first.get("ev") == "ready":
             worker.last_status = first
             return worker

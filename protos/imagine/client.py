@@ -11,6 +11,7 @@ daemon's sentence; nothing here returns protobuf messages.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from imagine.address import daemon_starting, resolve_target
 from imagine.v1 import jobs_pb2, jobs_pb2_grpc, models_pb2, models_pb2_grpc, system_pb2, system_pb2_grpc
 
 ON_BEHALF_OF = "x-imagine-on-behalf-of"
+LAUNCH_GRACE = 1.5  # seconds to look for a daemon that is being launched right now
 STARTUP_WAIT = 120.0  # seconds to wait for a daemon that is starting (first start builds the tiny model)
 _R = TypeVar("_R")
 
@@ -91,8 +93,14 @@ class Client:
 
     async def _daemon_was_starting(self, exc: grpc.aio.AioRpcError) -> bool:
         """A daemon started a moment ago (`imagine serve & imagine run ...`): wait for it once."""
-        if exc.code() != grpc.StatusCode.UNAVAILABLE or not daemon_starting(self.target):
+        if exc.code() != grpc.StatusCode.UNAVAILABLE:
             return False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LAUNCH_GRACE  # a daemon launched this instant has not written its pid file yet
+        while not daemon_starting(self.target):
+            if loop.time() > deadline:
+                return False
+            await asyncio.sleep(0.05)
         try:
             await self._health.Check(
                 health_pb2.HealthCheckRequest(service=""), timeout=STARTUP_WAIT, wait_for_ready=True
@@ -119,15 +127,24 @@ class Client:
     # -- health ---------------------------------------------------------------
 
     async def wait_ready(self, timeout: float = 10.0) -> None:
-        """Wait until the daemon answers its health check as SERVING."""
+        """Wait until the daemon reports SERVING on its health service (its worker is up)."""
+        serving = health_pb2.HealthCheckResponse.SERVING
         try:
-            reply = await self._health.Check(
-                health_pb2.HealthCheckRequest(service=""), timeout=timeout, wait_for_ready=True
-            )
+            async with asyncio.timeout(timeout):
+                stream = self._health.Watch(health_pb2.HealthCheckRequest(service=""), wait_for_ready=True)
+                try:
+                    async for reply in stream:
+                        if reply.status == serving:
+                            return
+                finally:
+                    stream.cancel()
         except grpc.aio.AioRpcError as exc:
             raise errors.from_rpc_error(exc, self.target) from exc
-        if reply.status != health_pb2.HealthCheckResponse.SERVING:
-            raise errors.DaemonUnavailable(f"the daemon at {self.target} is not serving yet")
+        except TimeoutError:
+            raise errors.DaemonUnavailable(
+                f"the daemon at {self.target} did not become ready within {timeout:g} s"
+            ) from None
+        raise errors.DaemonUnavailable(f"the daemon at {self.target} stopped before it was ready")
 
     # -- jobs -----------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from imagine import types as t
 from tests.e2e.daemon_process import DaemonProcess
 from tests.e2e.jobs_helpers import events_until_end, spec, wait_for_progress, wait_until
 
-LONG = {"steps": 100, "width": 128, "height": 128}
+LONG = {"steps": 150, "width": 256, "height": 256}  # about 4 s here: long enough to act mid-run
 
 
 def alive(pid: int) -> bool:

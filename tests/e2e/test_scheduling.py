@@ -13,7 +13,7 @@ from tests.e2e.jobs_helpers import events_until_end, spec, wait_for_progress
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-LONG = {"steps": 100, "width": 128, "height": 128}  # long enough to be caught mid-run
+LONG = {"steps": 150, "width": 256, "height": 256}  # about 4 s here: long enough to act mid-run  # long enough to be caught mid-run
 
 
 async def start_order(daemon: DaemonProcess, job_ids: list[str]) -> list[str]:
