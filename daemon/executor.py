@@ -84,6 +84,12 @@ class Executor:
             return {}
         return await worker.status()
 
+    async def unload(self, name: str) -> None:
+        """Drop a loaded model in the worker; a job using it right now keeps it until it ends."""
+        if self.worker is not None:
+            await self.worker.send({"op": "unload", "name": name})
+            await self.worker.status()
+
     async def cancel_running(self, job_id: str) -> None:
         if self.current == job_id and self.worker is not None:
             await self.worker.send({"op": "cancel", "job_id": job_id})

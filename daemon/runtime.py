@@ -9,6 +9,7 @@ import time
 import imagine
 from imagine import types as t
 from daemon.config import Config
+from daemon.errors import ModelUnknown
 from daemon.executor import Executor
 from daemon.scheduler import Scheduler
 from daemon.store import AsyncStore
@@ -56,6 +57,13 @@ class Runtime:
             ),
             workers=workers,
         )
+
+    async def unload(self, name: str) -> None:
+        worker_status = await self.executor.status() if self.executor else {}
+        if name not in {m["name"] for m in worker_status.get("loaded", ())}:
+            raise ModelUnknown(f"model '{name}' is not loaded; `imagine status` lists the loaded models")
+        assert self.executor is not None
+        await self.executor.unload(name)
 
     async def models(self) -> tuple[list[t.Model], list[str]]:
         worker_status = await self.executor.status() if self.executor else {}

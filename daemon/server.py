@@ -179,6 +179,13 @@ class ModelsService(models_pb2_grpc.ModelsServicer):
         models, schedulers = await self.rt.models()
         return models_pb2.ListModelsResponse(models=[convert.model_to_pb(m) for m in models], schedulers=schedulers)
 
+    @unary
+    async def Unload(self, request: models_pb2.UnloadModelRequest, context: grpc.aio.ServicerContext) -> models_pb2.UnloadModelResponse:
+        if not request.name.strip():
+            raise InvalidRequest("name", "name is required: a model listed under loaded models in `imagine status`")
+        await self.rt.unload(request.name.strip())
+        return models_pb2.UnloadModelResponse()
+
 
 SERVICE_NAMES = (
     jobs_pb2.DESCRIPTOR.services_by_name["Jobs"].full_name,

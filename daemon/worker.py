@@ -68,6 +68,8 @@ class Worker:
                 self.jobs.put(message)
             elif op == "cancel":
                 self.cancelled.add(message["job_id"])
+            elif op == "unload":
+                self.cache.unload(message["name"])
             elif op == "status":
                 self.out.send(self.status())
         os._exit(0)  # the daemon is gone

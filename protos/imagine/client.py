@@ -233,3 +233,6 @@ class Client:
     async def list_models(self) -> ModelList:
         reply = await self._call(self._models.List, models_pb2.ListModelsRequest())
         return ModelList(tuple(convert.model_from_pb(m) for m in reply.models), tuple(reply.schedulers))
+
+    async def unload_model(self, name: str) -> None:
+        await self._call(self._models.Unload, models_pb2.UnloadModelRequest(name=name))

@@ -180,3 +180,17 @@ async def test_status_models_health_and_socket_mode(daemon: DaemonProcess) -> No
         tiny = next(m for m in listing.models if m.name == "tiny-sd")
         assert tiny.is_default and "noise" in tiny.description
         assert {"euler", "euler_a", "dpmpp_2m", "ddim"} <= set(listing.schedulers)
+
+
+async def test_unloading_a_model_frees_it_and_the_next_job_loads_it_again(daemon: DaemonProcess) -> None:
+    async with daemon.client() as client:
+        await run_to_end(client, spec())
+        assert "tiny-sd" in {m.name for m in (await client.status()).loaded_models}
+        await client.unload_model("tiny-sd")
+        assert "tiny-sd" not in {m.name for m in (await client.status()).loaded_models}
+        with pytest.raises(errors.NotFound, match="not loaded"):
+            await client.unload_model("tiny-sd")
+        again = await run_to_end(client, spec())
+        assert again.state == t.JobState.SUCCEEDED and again.timings.load_ms > 0
+        warm = await run_to_end(client, spec())
+        assert warm.timings.load_ms == 0

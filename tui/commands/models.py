@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "models",
-        help="the models the daemon can run",
-        description="The models the daemon knows.",
-        epilog="example:\n  imagine models list",
+        help="the models the daemon can run; unload one",
+        description="The models the daemon knows, and freeing a loaded one.",
+        epilog="examples:\n  imagine models list\n  imagine models unload tiny-sd",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(func=lambda args: options.missing_command(parser))
@@ -34,6 +34,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument("--json", action="store_true", help='print {"models": [...], "schedulers": [...]}')
     p.set_defaults(func=cmd_list)
+    p = sub.add_parser(
+        "unload",
+        help="free the memory a loaded model holds",
+        description="Drop a loaded model from the worker's memory; the next job that needs it loads it again.",
+        epilog="example:\n  imagine models unload tiny-sd",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("name", metavar="NAME", help="a model listed under loaded models in `imagine status`")
+    p.set_defaults(func=cmd_unload)
 
 
 def _yes(flag: bool) -> str:
@@ -82,6 +91,15 @@ def cmd_list(args: argparse.Namespace) -> int:
             )
         else:
             print("\n".join(models_lines(listing, width=render.terminal_width())))
+        return 0
+
+    return with_client(args, body)
+
+
+def cmd_unload(args: argparse.Namespace) -> int:
+    async def body(client: Client) -> int:
+        await client.unload_model(args.name)
+        print(f"unloaded {args.name}")
         return 0
 
     return with_client(args, body)

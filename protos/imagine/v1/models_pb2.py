@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17imagine/v1/models.proto\x12\nimagine.v1\"b\n\rModelDefaults\x12\r\n\x05width\x18\x01 \x01(\r\x12\x0e\n\x06height\x18\x02 \x01(\r\x12\r\n\x05steps\x18\x03 \x01(\r\x12\x10\n\x08guidance\x18\x04 \x01(\x02\x12\x11\n\tscheduler\x18\x05 \x01(\t\"\xbe\x01\n\x05Model\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x10\n\x08location\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x11\n\tinstalled\x18\x06 \x01(\x08\x12\x0e\n\x06loaded\x18\x07 \x01(\x08\x12+\n\x08\x64\x65\x66\x61ults\x18\x08 \x01(\x0b\x32\x19.imagine.v1.ModelDefaults\x12\x12\n\nis_default\x18\t \x01(\x08\"\x13\n\x11ListModelsRequest\"K\n\x12ListModelsResponse\x12!\n\x06models\x18\x01 \x03(\x0b\x32\x11.imagine.v1.Model\x12\x12\n\nschedulers\x18\x02 \x03(\t2O\n\x06Models\x12\x45\n\x04List\x12\x1d.imagine.v1.ListModelsRequest\x1a\x1e.imagine.v1.ListModelsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17imagine/v1/models.proto\x12\nimagine.v1\"b\n\rModelDefaults\x12\r\n\x05width\x18\x01 \x01(\r\x12\x0e\n\x06height\x18\x02 \x01(\r\x12\r\n\x05steps\x18\x03 \x01(\r\x12\x10\n\x08guidance\x18\x04 \x01(\x02\x12\x11\n\tscheduler\x18\x05 \x01(\t\"\xbe\x01\n\x05Model\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x10\n\x08location\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x11\n\tinstalled\x18\x06 \x01(\x08\x12\x0e\n\x06loaded\x18\x07 \x01(\x08\x12+\n\x08\x64\x65\x66\x61ults\x18\x08 \x01(\x0b\x32\x19.imagine.v1.ModelDefaults\x12\x12\n\nis_default\x18\t \x01(\x08\"\x13\n\x11ListModelsRequest\"K\n\x12ListModelsResponse\x12!\n\x06models\x18\x01 \x03(\x0b\x32\x11.imagine.v1.Model\x12\x12\n\nschedulers\x18\x02 \x03(\t\"\"\n\x12UnloadModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x15\n\x13UnloadModelResponse2\x9a\x01\n\x06Models\x12\x45\n\x04List\x12\x1d.imagine.v1.ListModelsRequest\x1a\x1e.imagine.v1.ListModelsResponse\x12I\n\x06Unload\x12\x1e.imagine.v1.UnloadModelRequest\x1a\x1f.imagine.v1.UnloadModelResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,6 +39,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTMODELSREQUEST']._serialized_end=351
   _globals['_LISTMODELSRESPONSE']._serialized_start=353
   _globals['_LISTMODELSRESPONSE']._serialized_end=428
-  _globals['_MODELS']._serialized_start=430
-  _globals['_MODELS']._serialized_end=509
+  _globals['_UNLOADMODELREQUEST']._serialized_start=430
+  _globals['_UNLOADMODELREQUEST']._serialized_end=464
+  _globals['_UNLOADMODELRESPONSE']._serialized_start=466
+  _globals['_UNLOADMODELRESPONSE']._serialized_end=487
+  _globals['_MODELS']._serialized_start=490
+  _globals['_MODELS']._serialized_end=644
 # @@protoc_insertion_point(module_scope)

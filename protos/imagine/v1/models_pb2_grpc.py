@@ -39,6 +39,11 @@ class ModelsStub:
                 request_serializer=imagine_dot_v1_dot_models__pb2.ListModelsRequest.SerializeToString,
                 response_deserializer=imagine_dot_v1_dot_models__pb2.ListModelsResponse.FromString,
                 _registered_method=True)
+        self.Unload = channel.unary_unary(
+                '/imagine.v1.Models/Unload',
+                request_serializer=imagine_dot_v1_dot_models__pb2.UnloadModelRequest.SerializeToString,
+                response_deserializer=imagine_dot_v1_dot_models__pb2.UnloadModelResponse.FromString,
+                _registered_method=True)
 
 
 class ModelsServicer:
@@ -50,6 +55,13 @@ class ModelsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Unload(self, request, context):
+        """Free the memory a loaded model holds. NOT_FOUND when it is not loaded.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ModelsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -57,6 +69,11 @@ def add_ModelsServicer_to_server(servicer, server):
                     servicer.List,
                     request_deserializer=imagine_dot_v1_dot_models__pb2.ListModelsRequest.FromString,
                     response_serializer=imagine_dot_v1_dot_models__pb2.ListModelsResponse.SerializeToString,
+            ),
+            'Unload': grpc.unary_unary_rpc_method_handler(
+                    servicer.Unload,
+                    request_deserializer=imagine_dot_v1_dot_models__pb2.UnloadModelRequest.FromString,
+                    response_serializer=imagine_dot_v1_dot_models__pb2.UnloadModelResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -86,6 +103,33 @@ class Models:
             '/imagine.v1.Models/List',
             imagine_dot_v1_dot_models__pb2.ListModelsRequest.SerializeToString,
             imagine_dot_v1_dot_models__pb2.ListModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Unload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/imagine.v1.Models/Unload',
+            imagine_dot_v1_dot_models__pb2.UnloadModelRequest.SerializeToString,
+            imagine_dot_v1_dot_models__pb2.UnloadModelResponse.FromString,
             options,
             channel_credentials,
             insecure,
