@@ -31,8 +31,11 @@ class JobNotFound(DaemonError):
 
 
 class OutputNotFound(DaemonError):
-    def __init__(self, output_id: str) -> None:
-        super().__init__(f"no output with id '{output_id}'; `imagine jobs show JOB` lists a job's outputs")
+    def __init__(self, output_id: str, *, gone: bool = False) -> None:
+        if gone:
+            super().__init__(f"the output file {output_id} is no longer on disk; re-run the job to make it again")
+        else:
+            super().__init__(f"no output with id '{output_id}'; `imagine jobs show JOB` lists a job's outputs")
 
 
 class ModelUnknown(DaemonError):

@@ -110,6 +110,12 @@ class Executor:
             except asyncio.CancelledError:
                 await self.scheduler.requeue(record, worker_died=False)
                 raise
+            except Exception as exc:  # noqa: BLE001 - a bug here must fail one job, not stop the queue
+                log.exception("job %s: internal error", record.id)
+                if record.id in self.scheduler.running:
+                    await self.scheduler.finish(
+                        record, t.JobState.FAILED, f"internal error in the daemon: {type(exc).__name__}: {exc}"
+                    )
             finally:
                 self.current = None
                 if self.state == "busy":

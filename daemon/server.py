@@ -13,7 +13,7 @@ from grpc_reflection.v1alpha import reflection
 from imagine import convert
 from imagine import types as t
 from imagine.v1 import jobs_pb2, jobs_pb2_grpc, models_pb2, models_pb2_grpc, system_pb2, system_pb2_grpc
-from daemon.errors import InvalidRequest
+from daemon.errors import InvalidRequest, OutputNotFound
 from daemon.grpc_errors import stream, unary
 from daemon.identity import owner_of
 from daemon.runtime import Runtime
@@ -132,8 +132,11 @@ class JobsService(jobs_pb2_grpc.JobsServicer):
 
 
 def _read_file(path: str) -> bytes:
-    with open(path, "rb") as f:
-        return f.read()
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise OutputNotFound(path, gone=True) from None
 
 
 class SystemService(system_pb2_grpc.SystemServicer):
