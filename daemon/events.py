@@ -1,9 +1,9 @@
 """Per-job event streams: numbered, kept, and fanned out to every watcher.
 
-Events that change what a job is (queued, started, output, finished) are
-stored before watchers see them. Per-step progress and later queue-position
-updates are not worth a disk write each: they live in memory until the job
-ends and are replayed from there.
+Events that a job's row does not already record (its outputs, how it ended)
+are stored before watchers see them. Queue positions, the start and per-step
+progress are not worth a disk write each (the row has the state, attempts and
+start time): they live in memory until the job ends and are replayed from there.
 A restarted daemon continues each job's numbering past anything it may have
 handed out unstored (`UNSTORED_GAP`), so a client that reattaches with the
 last number it saw never skips a new event.
@@ -44,11 +44,11 @@ class EventLog:
     ) -> t.JobEvent:
         """Number, keep and hand out an event; `also` runs in the same store call, before it.
 
-        Durable events are stored before anyone sees them; by default everything
-        but per-step progress is durable.
+        Durable events are stored before anyone sees them: by default outputs and
+        the end. The job row already records being queued and started.
         """
         if durable is None:
-            durable = also is not None or not isinstance(kind, t.Progress)
+            durable = also is not None or isinstance(kind, (t.Output, t.Finished))
         seq = self._last_seq.get(job_id, 0) + 1
         self._last_seq[job_id] = seq
         event = t.JobEvent(job_id=job_id, seq=seq, time=time.time(), kind=kind)

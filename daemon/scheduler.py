@@ -328,6 +328,6 @@ class Scheduler:
             first = job_id not in self._published_positions
             if first or self.events.has_watchers(job_id):
                 self._published_positions[job_id] = current
-                await self.events.publish(job_id, t.Queued(*current), durable=first)
+                await self.events.publish(job_id, t.Queued(*current))
         return placing
 

@@ -55,7 +55,7 @@ def _job_columns(job: t.Job) -> dict[str, Any]:
         "count": task.count,
         "priority": job.spec.priority.value,
         "state": job.state.value,
-        "spec": json.dumps(t.to_jsonable(job.spec)),
+        "spec": json.dumps(t.spec_to_jsonable(job.spec)),
         "attempts": job.attempts,
         "created_at": job.created_at,
         "started_at": job.started_at,
@@ -68,6 +68,10 @@ def _job_columns(job: t.Job) -> dict[str, Any]:
         "error": job.error,
         "last_seq": job.last_seq,
     }
+
+
+def _record_columns(record: JobRecord) -> dict[str, Any]:
+    return _job_columns(record.job) | {"worker_deaths": record.worker_deaths, "enqueued_at": record.enqueued_at}
 
 
 def _output_from_row(row: dict[str, Any]) -> t.Output:
@@ -138,21 +142,24 @@ class Store:
 
     # -- jobs -----------------------------------------------------------------
 
+    # The hot paths write with plain SQL: sqlite-utils' insert/upsert introspect the
+    # table on every call, which cost more than the rest of a tiny job's bookkeeping.
+
+    def _write(self, table: str, row: dict[str, Any], *, upsert_on: str | None = None) -> None:
+        columns = ", ".join(row)
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' for _ in row)})"
+        if upsert_on:
+            updates = ", ".join(f"{c} = excluded.{c}" for c in row if c != upsert_on)
+            sql += f" ON CONFLICT({upsert_on}) DO UPDATE SET {updates}"
+        self.db.conn.execute(sql, list(row.values()))
+
     def insert_job(self, record: JobRecord) -> None:
-        row = _job_columns(record.job) | {
-            "worker_deaths": record.worker_deaths,
-            "enqueued_at": record.enqueued_at,
-        }
         with self.db.conn:
-            self.db["jobs"].insert(row)
+            self._write("jobs", _record_columns(record))
 
     def save_job(self, record: JobRecord) -> None:
-        row = _job_columns(record.job) | {
-            "worker_deaths": record.worker_deaths,
-            "enqueued_at": record.enqueued_at,
-        }
         with self.db.conn:
-            self.db["jobs"].upsert(row, pk="id")
+            self._write("jobs", _record_columns(record), upsert_on="id")
 
     def _record(self, row: dict[str, Any]) -> JobRecord:
         spec = t.spec_from_jsonable(json.loads(row["spec"]))
@@ -250,22 +257,20 @@ class Store:
     # -- outputs --------------------------------------------------------------
 
     def add_output(self, output: t.Output) -> None:
+        row = {
+            "id": output.id,
+            "job_id": output.job_id,
+            "idx": output.index,
+            "path": output.path,
+            "seed": output.seed,
+            "width": output.width,
+            "height": output.height,
+            "sha256": output.sha256,
+            "size_bytes": output.size_bytes,
+            "created_at": time.time(),
+        }
         with self.db.conn:
-            self.db["outputs"].upsert(
-                {
-                    "id": output.id,
-                    "job_id": output.job_id,
-                    "idx": output.index,
-                    "path": output.path,
-                    "seed": output.seed,
-                    "width": output.width,
-                    "height": output.height,
-                    "sha256": output.sha256,
-                    "size_bytes": output.size_bytes,
-                    "created_at": time.time(),
-                },
-                pk="id",
-            )
+            self._write("outputs", row, upsert_on="id")
 
     def outputs_of(self, job_id: str) -> list[t.Output]:
         rows = self.db["outputs"].rows_where("job_id = ?", [job_id], order_by="idx")
@@ -280,17 +285,11 @@ class Store:
     def append_event(self, event: t.JobEvent) -> None:
         kind, payload = encode_event_kind(event.kind)
         with self.db.conn:
-            self.db["events"].insert(
-                {
-                    "job_id": event.job_id,
-                    "seq": event.seq,
-                    "time": event.time,
-                    "kind": kind,
-                    "payload": payload,
-                },
-                replace=True,
+            self.db.conn.execute(
+                "INSERT OR REPLACE INTO events (job_id, seq, time, kind, payload) VALUES (?, ?, ?, ?, ?)",
+                [event.job_id, event.seq, event.time, kind, payload],
             )
-            self.db.execute("UPDATE jobs SET last_seq = ? WHERE id = ?", [event.seq, event.job_id])
+            self.db.conn.execute("UPDATE jobs SET last_seq = ? WHERE id = ?", [event.seq, event.job_id])
 
     def events_after(self, job_id: str, seq: int) -> list[t.JobEvent]:
         rows = self.db["events"].rows_where("job_id = ? and seq > ?", [job_id, seq], order_by="seq")

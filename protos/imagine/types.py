@@ -231,6 +231,19 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def spec_to_jsonable(spec: JobSpec) -> dict[str, Any]:
+    """What `to_jsonable` gives for a JobSpec, written out for speed (it is stored on every state change)."""
+    return {
+        "task": dict(vars(spec.task)),
+        "model": spec.model,
+        "priority": spec.priority.value,
+        "labels": dict(spec.labels),
+        "request_id": spec.request_id,
+        "timeout_seconds": spec.timeout_seconds,
+        "kind": spec.kind,
+    }
+
+
 def spec_from_jsonable(data: Mapping[str, Any]) -> JobSpec:
     """The inverse of `to_jsonable` for a JobSpec."""
     return JobSpec(

@@ -79,3 +79,19 @@ def test_delete_removes_outputs_and_events(store: Store) -> None:
     assert [o.id for o in store.delete_job("j1")] == ["j1-0"]
     assert store.get("j1") is None and store.get_output("j1-0") is None
     assert store.events_after("j1", 0) == []
+
+
+def test_spec_json_shortcut_matches_the_generic_conversion() -> None:
+    from imagine.types import spec_to_jsonable, to_jsonable
+
+    spec = job("j1").job.spec
+    assert spec_to_jsonable(spec) == to_jsonable(spec)
+
+
+def test_saving_twice_updates_in_place(store: Store) -> None:
+    record = job("j1")
+    store.insert_job(record)
+    store.save_job(with_state(record, state=t.JobState.FAILED, error="boom"))
+    loaded = store.get("j1")
+    assert loaded is not None and loaded.job.state == t.JobState.FAILED and loaded.job.error == "boom"
+    assert store.db.execute("select count(*) from jobs").fetchone()[0] == 1
