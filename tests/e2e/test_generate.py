@@ -194,3 +194,14 @@ async def test_unloading_a_model_frees_it_and_the_next_job_loads_it_again(daemon
         assert again.state == t.JobState.SUCCEEDED and again.timings.load_ms > 0
         warm = await run_to_end(client, spec())
         assert warm.timings.load_ms == 0
+
+
+async def test_a_diffusers_folder_path_runs_as_a_model(daemon: DaemonProcess) -> None:
+    folder = daemon.models_dir / "tiny-sd"  # built by earlier jobs of this daemon
+    async with daemon.client() as client:
+        by_name = await run_to_end(client, spec(seed=3, scheduler="euler", guidance=7.0))
+        same = t.Txt2Img("a lighthouse at dusk", width=64, height=64, steps=2, seed=3, scheduler="euler", guidance=7.0)
+        by_path = await run_to_end(client, t.JobSpec(same, model=str(folder)))
+    assert by_path.state == t.JobState.SUCCEEDED and by_path.spec.model == str(folder)
+    assert by_path.outputs[0].sha256 != "" and by_path.timings.load_ms > 0  # loaded as its own source
+    assert pixels(open(by_path.outputs[0].path, "rb").read()).tolist() == pixels(open(by_name.outputs[0].path, "rb").read()).tolist()
