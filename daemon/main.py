@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import IO
 
 import grpc
-from grpc_health.v1 import health, health_pb2
+from grpc_health.v1 import health as grpc_health
+from grpc_health.v1 import health_pb2
 
 from daemon.config import Config, load_config
 from imagine.address import pid_file
@@ -25,7 +26,6 @@ from imagine.address import pid_file
 if TYPE_CHECKING:
     from daemon.runtime import Runtime
 
-HealthServicer = health.aio.HealthServicer
 
 log = logging.getLogger("imagined")
 
@@ -152,7 +152,7 @@ async def serve(config: Config) -> None:
                 config.socket.unlink(missing_ok=True)
 
 
-async def set_health(health: HealthServicer, status: int) -> None:
+async def set_health(health: grpc_health.aio.HealthServicer, status: int) -> None:
     from daemon.server import SERVICE_NAMES
 
     for name in (*SERVICE_NAMES, ""):  # "" (the whole server) last: clients wait on it
@@ -180,7 +180,7 @@ async def _bind_and_start(server: grpc.aio.Server, config: Config) -> list[str]:
     return addresses
 
 
-async def _serve_until_stopped(runtime: Runtime, health: HealthServicer) -> None:
+async def _serve_until_stopped(runtime: Runtime, health: grpc_health.aio.HealthServicer) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

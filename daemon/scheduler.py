@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import functools
 import itertools
+import logging
 import sqlite3
 import time
 import uuid
@@ -24,6 +25,9 @@ from daemon.events import EventLog
 from daemon.queue import JobQueue, QueueEntry
 from daemon.store import AsyncStore, JobRecord, Store, with_state
 from daemon.validate import fill_and_check, is_builtin
+
+
+log = logging.getLogger(__name__)
 
 
 def new_job_id() -> str:
@@ -282,6 +286,10 @@ class Scheduler:
             typical.append(store.typical_seconds_per_image(*shape))
 
         await self.events.publish(record.id, t.Finished(state, error, timings), also=save)
+        log.info(
+            "job %s of %s %s after %.1f s%s", record.id, record.job.owner, state.value,
+            timings.total_ms / 1000, f": {error}" if error else "",
+        )
         self.eta.remember(shape, typical[0])
         self._published_positions.pop(record.id, None)
         async with self.changed:
