@@ -28,4 +28,12 @@ class OutOfDeviceMemory(ModelError):
 
 
 class Cancelled(ModelError):
-    """The job was cancelled between two denoising steps."""
+    """The job was cancelled: between two denoising steps, or between two chunks of a download."""
+
+
+class DownloadFailed(ModelError):
+    """A download could not finish: the server refused it, the network failed, or a checksum did not match."""
+
+
+class UnknownModelLayout(ModelNotFound):
+    """A local file or folder that exists but is not any model layout we know."""
