@@ -137,8 +137,9 @@ class Executor:
                 "output_dir": str(self.config.outputs_dir / time.strftime("%Y-%m-%d", time.localtime(job.created_at))),
             }
         )
-        if not sent:
-            await self._worker_died(record, worker)
+        if not sent:  # the worker died before this job reached it: not the job's fault
+            self._ready.clear()
+            await self.scheduler.requeue(record, worker_died=False)
             return
         if job.id in self.scheduler.cancel_requests:
             await worker.send({"op": "cancel", "job_id": job.id})
