@@ -2,7 +2,7 @@
 
 Each module has `register(subparsers)`, the same shape as the commands other
 packages plug in through the `imagine.commands` entry points (the daemon's
-`serve`, later `tui` and `bot`): it adds its parser and sets `func(args) -> int`.
+`serve`, later `bot`): it adds its parser and sets `func(args) -> int`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from tui.commands import jobs, models, run, system
+from tui.commands import dashboard, jobs, models, run, system
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
-BUILTIN: tuple[Register, ...] = (run.register, jobs.register, models.register, system.register)
+BUILTIN: tuple[Register, ...] = (
+    run.register,
+    jobs.register,
+    models.register,
+    system.register,
+    dashboard.register,
+)

@@ -1,0 +1,59 @@
+"""HistoryTable: one page of past jobs; the row key is the job id."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from imagine import types as t
+
+from tui import render
+from tui.dashboard import cells
+
+
+class HistoryTable(DataTable[str | Text]):
+    DEFAULT_CSS = """
+    HistoryTable { height: 1fr; padding-left: 1; overflow-x: hidden; border: round $primary; border-title-color: $text; }
+    HistoryTable:focus { border: round $accent; }
+    """
+
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(cursor_type="row", cell_padding=0, id=id)
+        self.border_title = "History"
+        self.jobs: dict[str, t.Job] = {}
+        self._now = 0.0
+
+    def on_mount(self) -> None:
+        self.add_column("ID", key="id", width=9)
+        self.add_column("STATE", key="state", width=10)
+        self.add_column("WHEN", key="when", width=5)
+        self.add_column("PROMPT", key="prompt")
+
+    def on_resize(self) -> None:
+        if self.jobs:
+            self.show(list(self.jobs.values()), self._now, cursor=self.cursor_row)
+
+    def show(self, jobs: Sequence[t.Job], now: float, cursor: int = 0) -> None:
+        """One page of jobs, the cursor on row `cursor` (or the last row)."""
+        self.clear()
+        self._now = now
+        self.jobs = {job.id: job for job in jobs}
+        width = max(8, self.content_size.width - 9 - 10 - 5 - 1)
+        for job in jobs:
+            when = render.format_relative(job.finished_at or job.created_at, now).replace(" ago", "")
+            when = "now" if when == "just now" else when
+            prompt = Text(render.truncate(job.spec.task.prompt, width))  # Text: never read as markup
+            self.add_row(cells.short_id(job.id), cells.state_cell(job.state), when, prompt, key=job.id)
+        if jobs:
+            self.move_cursor(row=min(cursor, len(jobs) - 1), animate=False)
+
+    def remove_job(self, job_id: str) -> None:
+        if self.jobs.pop(job_id, None) is not None:
+            self.remove_row(job_id)
+
+    @property
+    def selected(self) -> t.Job | None:
+        ids = list(self.jobs)
+        return self.jobs[ids[self.cursor_row]] if ids and 0 <= self.cursor_row < len(ids) else None
