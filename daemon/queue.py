@@ -7,6 +7,9 @@ Rules, in this order:
 2. Inside a class, owners take turns: the owner served least recently goes next
    (round-robin), so one user's fifty jobs do not hold up everyone else.
 3. One owner's jobs run in the order they were submitted.
+4. A job whose model is already loaded may take the turn of an owner whose next
+   job needs a model that is not, once: that owner goes next (no reload thrash,
+   no starvation). Positions and ETAs ignore this small reordering.
 
 The queue is the in-memory index of the jobs table's queued rows; the store
 stays the truth and rebuilds it on start.
@@ -18,7 +21,7 @@ import dataclasses
 import heapq
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 
 from imagine import types as t
@@ -54,6 +57,7 @@ class JobQueue:
         self._per_owner: dict[str, int] = {}
         self._last_served: dict[str, int] = {}
         self._ticks = itertools.count(1)
+        self._owed: dict[str, int] = {}  # owner -> the turn a loaded model's job took from it
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -90,6 +94,7 @@ class JobQueue:
                 self._per_owner[entry.owner] = left
             else:
                 del self._per_owner[entry.owner]
+                self._owed.pop(entry.owner, None)
         return entry
 
     def set_priority(self, job_id: str, priority: t.Priority) -> QueueEntry | None:
@@ -104,12 +109,36 @@ class JobQueue:
         aged = int(waited // self.aging_seconds) if self.aging_seconds > 0 else 0
         return min(_TOP_RANK, entry.priority.rank + aged)
 
-    def pop_next(self) -> QueueEntry | None:
-        entry = next(self._simulate(), None)
-        if entry is not None:
-            self.remove(entry.job_id)
-            self._last_served[entry.owner] = next(self._ticks)
+    def pop_next(self, loaded: Collection[str] = ()) -> QueueEntry | None:
+        """The job to run now. With `loaded` (models in memory), a job whose model is loaded
+        may go before the owner whose turn it is, in the same class only and never twice in a
+        row past the same owner, so a cold model costs its owner at most one place."""
+        turns = self._turns()
+        if not turns:
+            return None
+        entry = turns[0]
+        if loaded and entry.shape[0] not in loaded and entry.owner not in self._owed:
+            warm = next((e for e in turns[1:] if e.shape[0] in loaded), None)
+            if warm is not None:
+                # swap turns: the owner passed over keeps the earlier turn and runs next
+                self._owed[entry.owner] = next(self._ticks)
+                entry = warm
+        self.remove(entry.job_id)
+        self._last_served[entry.owner] = self._owed.pop(entry.owner, None) or next(self._ticks)
         return entry
+
+    def _turns(self) -> list[QueueEntry]:
+        """Each owner's oldest job in the highest effective class, in round-robin order."""
+        now = self._clock()
+        ranked = [(self.effective_rank(e, now), e) for e in self._entries.values()]
+        if not ranked:
+            return []
+        top = max(rank for rank, _ in ranked)
+        oldest: dict[str, QueueEntry] = {}
+        for rank, entry in ranked:
+            if rank == top and (entry.owner not in oldest or entry.order < oldest[entry.owner].order):
+                oldest[entry.owner] = entry
+        return sorted(oldest.values(), key=lambda e: (e.owner not in self._owed, self._last_served.get(e.owner, 0), e.order))
 
     def order(self) -> list[QueueEntry]:
         """Every queued job, in the order it would run if nothing changed."""

@@ -14,7 +14,7 @@ import logging
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from pathlib import Path
 
 from imagine import types as t
@@ -54,6 +54,8 @@ class Scheduler:
         self.cancel_requests: set[str] = set()
         self._waiting: dict[str, JobRecord] = {}  # queued jobs as stored, so starting one reads nothing
         self.on_cancel_running: Callable[[str], Awaitable[None]] | None = None
+        # names of the models the worker holds, so a job that needs no load may go first (see queue.py)
+        self.loaded_models: Callable[[], Collection[str]] = frozenset
 
     # -- start-up -------------------------------------------------------------
 
@@ -223,7 +225,7 @@ class Scheduler:
                 await self.changed.wait_for(lambda: self._closing or (not self.paused and len(self.queue) > 0))
                 if self._closing:
                     raise ShuttingDown("closing")
-                entry = self.queue.pop_next()
+                entry = self.queue.pop_next(self.loaded_models())
             if entry is None:
                 continue
             waiting = self._waiting.pop(entry.job_id, None)

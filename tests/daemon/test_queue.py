@@ -117,3 +117,32 @@ def test_remove_and_reprioritise() -> None:
     queue.set_priority("a2", Priority.HIGH)
     assert drain(queue) == ["a2", "a0"]
     assert queue.owner_count("alice") == 0
+
+
+def test_a_loaded_model_may_take_one_turn_but_never_starves_an_owner() -> None:
+    clock = Clock()
+    queue = make_queue(clock)
+    for i in range(3):
+        queue.push(QueueEntry(f"cold{i}", "alice", Priority.NORMAL, clock.now, order=i, shape=("big", 64, 64, 2, 1)))
+    for i in range(3):
+        queue.push(QueueEntry(f"warm{i}", "bob", Priority.NORMAL, clock.now, order=10 + i, shape=("tiny", 64, 64, 2, 1)))
+    loaded = {"tiny"}
+    order = [queue.pop_next(loaded).job_id for _ in range(6)]  # type: ignore[union-attr]
+    # alice's turn comes first, bob's warm job takes it once, then alice runs before bob again
+    assert order == ["warm0", "cold0", "warm1", "cold1", "warm2", "cold2"]
+
+
+def test_loaded_preference_stays_inside_the_highest_class() -> None:
+    clock = Clock()
+    queue = make_queue(clock)
+    queue.push(QueueEntry("cold-high", "alice", Priority.HIGH, clock.now, order=0, shape=("big", 64, 64, 2, 1)))
+    queue.push(QueueEntry("warm-normal", "bob", Priority.NORMAL, clock.now, order=1, shape=("tiny", 64, 64, 2, 1)))
+    assert queue.pop_next({"tiny"}).job_id == "cold-high"  # type: ignore[union-attr]
+
+
+def test_without_loaded_models_the_order_is_plain_round_robin() -> None:
+    clock = Clock()
+    queue = make_queue(clock)
+    for job, owner in [("a0", "alice"), ("a1", "alice"), ("b0", "bob")]:
+        push(queue, clock, job, owner)
+    assert [queue.pop_next({"other"}).job_id for _ in range(3)] == ["a0", "b0", "a1"]  # type: ignore[union-attr]
