@@ -27,6 +27,15 @@ class Config:
     aging_seconds: float = 120.0  # a waiting job rises one priority class per this many seconds
     max_worker_deaths: int = 2    # a job that kills the worker this many times fails
     default_model: str = "tiny-sd"
+    memory_budget_bytes: int = 0  # device memory for loaded models; 0 = 90% of free CUDA memory, or half the free RAM
+    keep_alive_seconds: float = 300.0  # an idle model is unloaded after this; negative = never
+    cpu_tier: bool = True         # CUDA only: evicted models wait in CPU RAM instead of being dropped
+    cpu_tier_budget_bytes: int = 0  # RAM for that tier; 0 = half the free RAM
+
+    @property
+    def keep_alive(self) -> float | None:
+        """keep_alive_seconds as the worker takes it: None = forever."""
+        return None if self.keep_alive_seconds < 0 else self.keep_alive_seconds
 
     @property
     def db_path(self) -> Path:
@@ -50,7 +59,13 @@ _ENV_FIELDS = {
     "IMAGINED_MAX_QUEUE": "max_queue",
     "IMAGINED_MAX_QUEUE_PER_OWNER": "max_queue_per_owner",
     "IMAGINED_AGING_SECONDS": "aging_seconds",
+    "IMAGINED_MEMORY_BUDGET_BYTES": "memory_budget_bytes",
+    "IMAGINED_KEEP_ALIVE_SECONDS": "keep_alive_seconds",
+    "IMAGINED_CPU_TIER": "cpu_tier",
+    "IMAGINED_CPU_TIER_BUDGET_BYTES": "cpu_tier_budget_bytes",
 }
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
 
 def default_config_file() -> Path:
@@ -63,9 +78,18 @@ def _coerce(name: str, value: Any) -> Any:
         return None if "None" in str(kind) else value
     if "Path" in str(kind):
         return Path(str(value)).expanduser()
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        raise ValueError(f"{name} must be true or false (1/0, yes/no, on/off), not {value!r}")
     if kind == "int":
         return int(value)
     if kind == "float":
+        if name == "keep_alive_seconds" and str(value).strip().lower() in ("forever", "never", "none"):
+            return -1.0
         return float(value)
     return str(value)
 

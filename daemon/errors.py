@@ -6,6 +6,7 @@
     ├── OutputNotFound       (NOT_FOUND)
     ├── ModelUnknown         (NOT_FOUND)
     ├── ModelNotInstalled    (FAILED_PRECONDITION); says how to install it
+    ├── LoadFailed           the worker could not load a model (FAILED_PRECONDITION); says why
     ├── JobNotModifiable     e.g. changing the priority of a running job (FAILED_PRECONDITION)
     ├── QueueFull            global or per-owner cap (RESOURCE_EXHAUSTED)
     ├── NotAllowed           (PERMISSION_DENIED)
@@ -44,6 +45,10 @@ class ModelUnknown(DaemonError):
 
 class ModelNotInstalled(DaemonError):
     pass
+
+
+class LoadFailed(DaemonError):
+    """The worker could not load a model that exists: broken files, out of memory, a dead worker."""
 
 
 class JobNotModifiable(DaemonError):

@@ -14,13 +14,23 @@ import time
 
 from imagine import types as t
 from daemon.config import Config
-from daemon.errors import ShuttingDown
+from daemon.errors import LoadFailed, ModelNotInstalled, ModelUnknown, ShuttingDown
 from daemon.protocol import Message
 from daemon.scheduler import Scheduler
 from daemon.store import JobRecord, with_state
-from daemon.worker_process import WorkerProcess, WorkerStartError, describe_exit
+from daemon.worker_process import CacheOptions, WorkerGone, WorkerProcess, WorkerStartError, describe_exit
 
 log = logging.getLogger(__name__)
+LOAD_TIMEOUT = 900.0  # a load waits for the running job, then may read gigabytes from disk
+UNLOAD_TIMEOUT = 30.0
+
+
+class _DefaultKeepAlive:
+    def __repr__(self) -> str:
+        return "DEFAULT_KEEP_ALIVE"
+
+
+DEFAULT_KEEP_ALIVE = _DefaultKeepAlive()  # Executor.load: the configured keep_alive_seconds
 
 
 class Executor:
@@ -36,6 +46,7 @@ class Executor:
         self._closing = False
         self._tasks: list[asyncio.Task[None]] = []
         scheduler.on_cancel_running = self.cancel_running
+        scheduler.loaded_models = self.loaded_models
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._supervise()), asyncio.create_task(self._run_jobs())]
@@ -57,7 +68,9 @@ class Executor:
             self._ready.clear()
             self.state = "starting" if not self.restarts else "restarting"
             try:
-                self.worker = await WorkerProcess.start(self.config.device, self.config.model_store)
+                self.worker = await WorkerProcess.start(
+                    self.config.device, self.config.model_store, self.cache_options()
+                )
             except WorkerStartError as exc:
                 log.error("%s", exc)
                 if not self.first_start.done() and exc.fatal:
@@ -84,11 +97,72 @@ class Executor:
             return {}
         return await worker.status()
 
+    def cache_options(self) -> CacheOptions:
+        c = self.config
+        return CacheOptions(
+            memory_budget_bytes=c.memory_budget_bytes,
+            keep_alive_seconds=c.keep_alive,
+            cpu_tier=c.cpu_tier,
+            cpu_tier_budget_bytes=c.cpu_tier_budget_bytes,
+        )
+
+    async def _ready_worker(self, timeout: float) -> WorkerProcess:
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout)
+        except asyncio.TimeoutError:
+            raise LoadFailed(f"the worker process is not running ({self.state}); try again shortly") from None
+        assert self.worker is not None
+        return self.worker
+
+    def loaded_models(self) -> set[str]:
+        """Models the worker held at its last report (no round trip: asked for every job start)."""
+        worker = self.worker
+        return {m["name"] for m in worker.last_status.get("loaded", ())} if worker is not None else set()
+
+    async def load(self, model_ref: str, keep_alive: float | None | _DefaultKeepAlive = DEFAULT_KEEP_ALIVE) -> float:
+        """Load a model in the worker (between jobs) and set its keep-alive (None = forever); returns load_ms.
+
+        load_ms is 0.0 when it was already on the device. Raises ModelUnknown, ModelNotInstalled or
+        LoadFailed with the worker's sentence.
+        """
+        worker = await self._ready_worker(60.0)
+        message: Message = {"op": "load", "model": model_ref}
+        if not isinstance(keep_alive, _DefaultKeepAlive):
+            message["keep_alive"] = keep_alive
+        try:
+            reply = await worker.request(message, LOAD_TIMEOUT)
+        except WorkerGone as exc:
+            raise LoadFailed(f"could not load model '{model_ref}': {exc}; see the daemon's log") from exc
+        except asyncio.TimeoutError:
+            raise LoadFailed(
+                f"loading model '{model_ref}' did not finish in {LOAD_TIMEOUT:.0f} s; see the daemon's log"
+            ) from None
+        error = reply.get("error")
+        if error:
+            kind = reply.get("error_kind", "")
+            if kind in ("ModelNotFound", "UnknownModelLayout"):
+                raise ModelUnknown(error)
+            if kind == "ModelNotInstalled":
+                raise ModelNotInstalled(error)
+            raise LoadFailed(error)
+        load_ms = float(reply.get("load_ms", 0.0))
+        log.info("loaded model %s in %.0f ms", model_ref, load_ms)
+        return load_ms
+
     async def unload(self, name: str) -> None:
-        """Drop a loaded model in the worker; a job using it right now keeps it until it ends."""
-        if self.worker is not None:
-            await self.worker.send({"op": "unload", "name": name})
-            await self.worker.status()
+        """Drop a loaded model in the worker; a job using it right now keeps it until it ends.
+
+        Raises ModelUnknown when the worker has no model of that name loaded.
+        """
+        worker = self.worker
+        if worker is None or worker.exited.is_set():
+            raise ModelUnknown(f"model '{name}' is not loaded; `imagine status` lists the loaded models")
+        try:
+            reply = await worker.request({"op": "unload", "name": name}, UNLOAD_TIMEOUT)
+        except (WorkerGone, asyncio.TimeoutError):
+            return  # a worker that is gone or stuck holds nothing we could drop now
+        if reply.get("error"):
+            raise ModelUnknown(f"{reply['error']}; `imagine status` lists the loaded models")
 
     async def cancel_running(self, job_id: str) -> None:
         if self.current == job_id and self.worker is not None:
@@ -193,6 +267,8 @@ class Executor:
                 await self.scheduler.finish(record, t.JobState.CANCELLED, "")
                 record = with_state(record, state=t.JobState.CANCELLED)
         elif ev == "failed":
+            if message.get("kind") == "out_of_memory":
+                log.warning("job %s ran out of device memory: %s", job_id, message["error"])
             await self.scheduler.finish(record, t.JobState.FAILED, message["error"])
             record = with_state(record, state=t.JobState.FAILED)
         return record

@@ -7,6 +7,8 @@ import logging
 import os
 import signal
 import sys
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from daemon.protocol import Message, encode, read_frame_async
@@ -21,6 +23,33 @@ WORKER_ENV = {
     "TRANSFORMERS_VERBOSITY": "error",
     "TOKENIZERS_PARALLELISM": "false",
 }  # first start imports torch and may build the tiny model
+
+
+@dataclass(frozen=True)
+class CacheOptions:
+    """The worker's model cache settings (daemon.config), passed on its command line."""
+
+    memory_budget_bytes: int = 0  # 0 = automatic
+    keep_alive_seconds: float | None = 300.0  # None = forever
+    cpu_tier: bool = True
+    cpu_tier_budget_bytes: int = 0  # 0 = automatic
+
+    def args(self) -> list[str]:
+        keep_alive = "forever" if self.keep_alive_seconds is None else repr(float(self.keep_alive_seconds))
+        return [
+            "--memory-budget-bytes",
+            str(int(self.memory_budget_bytes)),
+            "--keep-alive-seconds",
+            keep_alive,
+            "--cpu-tier",
+            "1" if self.cpu_tier else "0",
+            "--cpu-tier-budget-bytes",
+            str(int(self.cpu_tier_budget_bytes)),
+        ]
+
+
+class WorkerGone(Exception):
+    """The worker exited before it answered a request."""
 
 
 class WorkerStartError(Exception):
@@ -46,12 +75,13 @@ class WorkerProcess:
         self.pid = proc.pid
         self.job_events: asyncio.Queue[Message | None] = asyncio.Queue()
         self.last_status: Message = {}
-        self._status_waiters: list[asyncio.Future[Message]] = []
+        self._status_waiters: list[asyncio.Future[Message]] = []  # the next ready/status frame, whatever asked
+        self._requests: dict[str, asyncio.Future[Message]] = {}  # request_id -> the frame that replies to it
         self.exited = asyncio.Event()
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def start(cls, device: str, models_dir: Path) -> WorkerProcess:
+    async def start(cls, device: str, models_dir: Path, cache: CacheOptions | None = None) -> WorkerProcess:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -60,6 +90,7 @@ class WorkerProcess:
             device,
             "--models-dir",
             str(models_dir),
+            *(cache or CacheOptions()).args(),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=os.environ | WORKER_ENV,
@@ -99,12 +130,19 @@ class WorkerProcess:
                     for waiter in waiters:
                         if not waiter.done():
                             waiter.set_result(message)
+                    request = self._requests.pop(message.get("reply_to") or "", None)
+                    if request is not None and not request.done():
+                        request.set_result(message)
                 else:
                     self.job_events.put_nowait(message)
         finally:
             await self.proc.wait()
             self.exited.set()
             self.job_events.put_nowait(None)
+            requests, self._requests = self._requests, {}
+            for request in requests.values():
+                if not request.done():
+                    request.set_exception(WorkerGone(f"the worker exited ({describe_exit(self.proc.returncode)})"))
 
     async def send(self, message: Message) -> bool:
         """False when the worker is gone."""
@@ -118,16 +156,27 @@ class WorkerProcess:
             return False
         return True
 
+    async def request(self, message: Message, timeout: float) -> Message:
+        """Send message with a fresh request_id; the status frame that replies to it.
+
+        Raises WorkerGone when the worker is (or goes) away first, asyncio.TimeoutError after timeout.
+        """
+        request_id = uuid.uuid4().hex
+        reply: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._requests[request_id] = reply
+        try:
+            if not await self.send(message | {"request_id": request_id}):
+                raise WorkerGone(f"the worker is not running ({describe_exit(self.proc.returncode)})")
+            return await asyncio.wait_for(reply, timeout)
+        finally:
+            self._requests.pop(request_id, None)
+
     async def status(self, timeout: float = 2.0) -> Message:
         """A fresh status from the worker, or the last one if it does not answer in time."""
-        waiter: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        self._status_waiters.append(waiter)
-        if await self.send({"op": "status"}):
-            try:
-                return await asyncio.wait_for(asyncio.shield(waiter), timeout)
-            except asyncio.TimeoutError:
-                pass
-        return self.last_status
+        try:
+            return await self.request({"op": "status"}, timeout)
+        except (WorkerGone, asyncio.TimeoutError):
+            return self.last_status
 
     async def kill(self) -> None:
         if self.proc.returncode is None:

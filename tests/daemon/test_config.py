@@ -38,3 +38,13 @@ def test_bad_values_name_the_setting(tmp_path: Path) -> None:
         load_config(config_file=file, environ={})
     with pytest.raises(ValueError, match="cannot read"):
         load_config(config_file=tmp_path / "missing.toml", environ={})
+
+
+def test_cache_settings_from_the_environment() -> None:
+    config = load_config(
+        environ={"IMAGINED_CPU_TIER": "off", "IMAGINED_KEEP_ALIVE_SECONDS": "forever", "IMAGINED_MEMORY_BUDGET_BYTES": "1024"}
+    )
+    assert config.cpu_tier is False and config.keep_alive is None and config.memory_budget_bytes == 1024
+    assert load_config(environ={"IMAGINED_CPU_TIER": "yes"}).cpu_tier is True
+    with pytest.raises(ValueError, match="maybe"):
+        load_config(environ={"IMAGINED_CPU_TIER": "maybe"})
