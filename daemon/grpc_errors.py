@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import grpc
 
-from daemon import errors
+from daemon import errors, model_errors
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,15 @@ _CODES: dict[type[errors.DaemonError], grpc.StatusCode] = {
     errors.QueueFull: grpc.StatusCode.RESOURCE_EXHAUSTED,
     errors.ShuttingDown: grpc.StatusCode.UNAVAILABLE,
     errors.NotAllowed: grpc.StatusCode.PERMISSION_DENIED,
+    errors.LoadFailed: grpc.StatusCode.FAILED_PRECONDITION,  # the worker's sentence says why
+    model_errors.ModelExists: grpc.StatusCode.ALREADY_EXISTS,
+    model_errors.ModelInUse: grpc.StatusCode.FAILED_PRECONDITION,
+    model_errors.PullNotFound: grpc.StatusCode.NOT_FOUND,
+    model_errors.PullRefused: grpc.StatusCode.PERMISSION_DENIED,
+    model_errors.PullUnavailable: grpc.StatusCode.UNAVAILABLE,
+    model_errors.PullCorrupt: grpc.StatusCode.DATA_LOSS,
+    model_errors.PullCancelled: grpc.StatusCode.CANCELLED,
+    model_errors.NotSupported: grpc.StatusCode.UNIMPLEMENTED,
 }
 
 _R = TypeVar("_R")

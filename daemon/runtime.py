@@ -1,18 +1,26 @@
-"""The daemon's parts wired together: store, scheduler, executor; and what they report."""
+"""The daemon's parts wired together: store, scheduler, executor, model registry and pulls; and what they report."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
 import time
+from pathlib import Path
 
 import imagine
 from imagine import types as t
 from daemon.config import Config
 from daemon.errors import ModelUnknown
 from daemon.executor import Executor
+from daemon.model_errors import NotSupported
+from daemon.model_registry import Registry, model_from_row
+from daemon.pulls import Pulls
 from daemon.scheduler import Scheduler
 from daemon.store import AsyncStore
+
+
+DEFAULT_KEEP_ALIVE = 300.0  # seconds; used only if Executor.load has no default of its own
 
 
 class Runtime:
@@ -22,10 +30,13 @@ class Runtime:
         self.store = AsyncStore(config.db_path)
         self.scheduler = Scheduler(config, self.store)
         self.executor: Executor | None = None
+        self.registry = Registry(self.store, config.model_store)
+        self.pulls = Pulls(self.registry)
 
     async def open(self) -> int:
         """Open the store, recover the queue and start the worker. Returns the jobs recovered."""
         await self.store.open()
+        await self.registry.refresh()
         recovered = await self.scheduler.recover()
         self.executor = Executor(self.config, self.scheduler)
         self.executor.start()
@@ -34,6 +45,7 @@ class Runtime:
         return recovered
 
     async def close(self) -> None:
+        await self.pulls.close()
         if self.executor is not None:
             await self.executor.close()
         await self.store.close()
@@ -52,9 +64,7 @@ class Runtime:
             started_at=self.started_at,
             devices=devices,
             queue=t.QueueStats(len(self.scheduler.queue), len(self.scheduler.running), self.scheduler.paused),
-            loaded_models=tuple(
-                t.LoadedModel(m["name"], m["device"], m["memory_bytes"]) for m in worker_status.get("loaded", ())
-            ),
+            loaded_models=tuple(loaded_model(m) for m in worker_status.get("loaded", ())),
             workers=workers,
         )
 
@@ -65,24 +75,100 @@ class Runtime:
         assert self.executor is not None
         await self.executor.unload(name)
 
-    async def models(self) -> tuple[list[t.Model], list[str]]:
+    async def loaded(self) -> tuple[t.LoadedModel, ...]:
         worker_status = await self.executor.status() if self.executor else {}
-        loaded = {m["name"] for m in worker_status.get("loaded", ())}
+        return tuple(loaded_model(m) for m in worker_status.get("loaded", ()))
+
+    async def load(self, name: str, keep_alive: float) -> float:
+        """Load a model into the worker now; keep_alive seconds, 0 = the default, negative = forever."""
+        assert self.executor is not None
+        name = await self._check_model(name)
+        load = getattr(self.executor, "load", None)
+        if load is None:
+            raise NotSupported("this daemon's worker cannot load a model ahead of a job yet; run a job with it instead")
+        if keep_alive == 0:  # the cache's own keep-alive: leave the argument out where it may be
+            parameter = inspect.signature(load).parameters.get("keep_alive")
+            if parameter is None or parameter.default is not inspect.Parameter.empty:
+                return float(await load(name))
+            return float(await load(name, DEFAULT_KEEP_ALIVE))
+        # the cache's convention: None = forever
+        return float(await load(name, None if keep_alive <= 0 else float(keep_alive)))
+
+    async def _check_model(self, name: str) -> str:
+        """The model as a job would name it; NOT_FOUND / FAILED_PRECONDITION before the worker is bothered."""
+        from daemon.validate import resolve_for_job
+
+        return (await asyncio.to_thread(resolve_for_job, name, self.config.model_store))[1]
+
+    async def models(self, *, show: str | None = None) -> tuple[list[t.Model], list[str]]:
+        """Built-ins first, then registered models by name; with show, only that model, files included."""
+        loaded = {m.name for m in await self.loaded()}
         catalog = await asyncio.to_thread(importlib.import_module, "models.catalog")
+        rows = await self.registry.rows()
+        last_used = await self.store.run(lambda s: s.last_used())
         models = []
         for builtin in catalog.BUILTIN_MODELS.values():
+            if show is not None and builtin.name != show:
+                continue
             d = builtin.defaults
+            folder = self.config.model_store / builtin.name
+            installed = (folder / "model_index.json").is_file()
             models.append(
                 t.Model(
                     name=builtin.name,
                     kind=builtin.kind,
                     source="builtin",
-                    location=str(self.config.model_store / builtin.name),
+                    location=str(folder),
                     description=builtin.description,
-                    installed=(self.config.model_store / builtin.name / "model_index.json").is_file(),
+                    installed=installed,
                     loaded=builtin.name in loaded,
                     defaults=t.ModelDefaults(d.width, d.height, d.steps, d.guidance, d.scheduler),
                     is_default=builtin.name == self.config.default_model,
+                    origin="built on this machine from configs and seeded random weights",
+                    size_bytes=await asyncio.to_thread(_size_of, folder) if installed else 0,
+                    last_used_at=last_used.get(builtin.name, 0.0),
+                    files=await asyncio.to_thread(_files_of, folder) if installed and show else (),
                 )
             )
+        for row in rows:
+            if show is not None and row["name"] != show:
+                continue
+            models.append(
+                model_from_row(
+                    row,
+                    loaded=row["name"] in loaded or row["location"] in loaded,
+                    is_default=row["name"] == self.config.default_model,
+                    detail=show is not None,
+                )
+            )
+        if show is not None and not models:
+            raise ModelUnknown(f"no model named '{show}'; `imagine models list` shows the models there are")
         return models, catalog.sampler_names()
+
+
+def loaded_model(m: dict) -> t.LoadedModel:  # type: ignore[type-arg]
+    """A worker status entry as a LoadedModel; keys it lacks are unknown (zero)."""
+    keep = m.get("keep_alive_until", 0.0)
+    if keep is None:  # the cache's None: forever, or held by a running job
+        keep_until = 0.0 if m.get("in_use") else -1.0
+    elif keep == float("inf") or keep < 0:
+        keep_until = -1.0
+    else:
+        keep_until = float(keep)
+    return t.LoadedModel(
+        name=str(m.get("name", "")),
+        device=str(m.get("device", "")),
+        memory_bytes=int(m.get("memory_bytes") or 0),
+        tier=str(m.get("tier") or ""),
+        in_use=bool(m.get("in_use", False)),
+        last_used_at=float(m.get("last_used") or 0.0),
+        keep_alive_until=keep_until,
+    )
+
+
+def _files_of(folder: Path) -> tuple[str, ...]:
+    return tuple(sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()))
+
+
+def _size_of(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())

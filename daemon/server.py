@@ -13,7 +13,7 @@ from grpc_reflection.v1alpha import reflection
 from imagine import convert
 from imagine import types as t
 from imagine.v1 import jobs_pb2, jobs_pb2_grpc, models_pb2, models_pb2_grpc, system_pb2, system_pb2_grpc
-from daemon.errors import InvalidRequest, OutputNotFound
+from daemon.errors import InvalidRequest, ModelUnknown, OutputNotFound
 from daemon.grpc_errors import stream, unary
 from daemon.identity import owner_of
 from daemon.runtime import Runtime
@@ -183,11 +183,58 @@ class ModelsService(models_pb2_grpc.ModelsServicer):
         return models_pb2.ListModelsResponse(models=[convert.model_to_pb(m) for m in models], schedulers=schedulers)
 
     @unary
+    async def Show(self, request: models_pb2.ShowModelRequest, context: grpc.aio.ServicerContext) -> models_pb2.Model:
+        models, _ = await self.rt.models(show=_name(request.name))
+        return convert.model_to_pb(models[0])
+
+    @stream
+    async def Pull(self, request: models_pb2.PullRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[models_pb2.PullProgress]:
+        pull = await self.rt.pulls.start(request.source, request.name, request.sha256.strip())
+        async for progress in self.rt.pulls.watch(pull):
+            yield convert.pull_progress_to_pb(progress)
+
+    @unary
+    async def CancelPull(self, request: models_pb2.CancelPullRequest, context: grpc.aio.ServicerContext) -> models_pb2.CancelPullResponse:
+        name = _name(request.name)
+        if not self.rt.pulls.cancel(name):
+            raise ModelUnknown(f"no pull of '{name}' is running")
+        return models_pb2.CancelPullResponse()
+
+    @unary
+    async def Add(self, request: models_pb2.AddModelRequest, context: grpc.aio.ServicerContext) -> models_pb2.Model:
+        row = await self.rt.registry.add(request.path, request.name)
+        models, _ = await self.rt.models(show=row["name"])
+        return convert.model_to_pb(models[0])
+
+    @unary
+    async def Remove(self, request: models_pb2.RemoveModelRequest, context: grpc.aio.ServicerContext) -> models_pb2.RemoveModelResponse:
+        name = _name(request.name)
+        if name in {m.name for m in await self.rt.loaded()}:
+            await self.rt.unload(name)
+        deleted = await self.rt.registry.remove(name, force=request.force)
+        return models_pb2.RemoveModelResponse(deleted_files=deleted)
+
+    @unary
+    async def Load(self, request: models_pb2.LoadModelRequest, context: grpc.aio.ServicerContext) -> models_pb2.LoadModelResponse:
+        load_ms = await self.rt.load(_name(request.name), request.keep_alive)
+        return models_pb2.LoadModelResponse(load_ms=load_ms)
+
+    @unary
     async def Unload(self, request: models_pb2.UnloadModelRequest, context: grpc.aio.ServicerContext) -> models_pb2.UnloadModelResponse:
         if not request.name.strip():
-            raise InvalidRequest("name", "name is required: a model listed under loaded models in `imagine status`")
+            raise InvalidRequest("name", "name is required: a model listed by `imagine models ps`")
         await self.rt.unload(request.name.strip())
         return models_pb2.UnloadModelResponse()
+
+    @unary
+    async def ListLoaded(self, request: models_pb2.ListLoadedRequest, context: grpc.aio.ServicerContext) -> models_pb2.ListLoadedResponse:
+        return models_pb2.ListLoadedResponse(models=[convert.loaded_to_pb(m) for m in await self.rt.loaded()])
+
+
+def _name(value: str) -> str:
+    if not value.strip():
+        raise InvalidRequest("name", "name is required: a model listed by `imagine models list`")
+    return value.strip()
 
 
 SERVICE_NAMES = (

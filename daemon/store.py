@@ -1,4 +1,4 @@
-"""The history: jobs, their outputs and their events in SQLite (WAL), via sqlite-utils.
+"""The history and the model registry: jobs, outputs, events and models in SQLite (WAL), via sqlite-utils.
 
 `Store` is synchronous and owns one connection; the daemon reaches it only
 through `AsyncStore`, which runs every call on one dedicated thread so the
@@ -23,7 +23,7 @@ from imagine import types as t
 from daemon.event_codec import decode_event_kind, encode_event_kind
 
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 1: jobs, outputs, events; 2: models
 _T = TypeVar("_T")
 
 
@@ -101,9 +101,26 @@ class Store:
         self.db.close()
 
     def _migrate(self) -> None:
+        """Bring the schema up to SCHEMA_VERSION, each step in one transaction with its user_version."""
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version >= SCHEMA_VERSION:
-            return
+        if version < 1:
+            self._create_v1()
+        if version < 2:
+            with self.db.conn:
+                self.db["models"].create(
+                    {
+                        "name": str, "kind": str, "source": str, "location": str, "origin": str,
+                        "files": str, "size_bytes": int, "sha256": str, "installed_at": float,
+                        "last_used_at": float, "description": str, "width": int, "height": int,
+                        "steps": int, "guidance": float, "scheduler": str,
+                    },
+                    pk="name",
+                    not_null={"kind", "source", "location"},
+                    defaults={"files": "[]", "sha256": "{}", "description": "", "origin": ""},
+                )
+                self.db.execute("PRAGMA user_version=2")
+
+    def _create_v1(self) -> None:
         with self.db.conn:
             self.db["jobs"].create(
                 {
@@ -138,7 +155,7 @@ class Store:
                 {"job_id": str, "seq": int, "time": float, "kind": str, "payload": str},
                 pk=("job_id", "seq"),
             )
-            self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self.db.execute("PRAGMA user_version=1")
 
     # -- jobs -----------------------------------------------------------------
 
@@ -297,6 +314,54 @@ class Store:
             t.JobEvent(r["job_id"], r["seq"], r["time"], decode_event_kind(r["kind"], r["payload"]))
             for r in rows
         ]
+
+
+    # -- models ---------------------------------------------------------------
+
+    def put_model(self, row: dict[str, Any]) -> None:
+        """Insert a model row (files and sha256 as Python values); IntegrityError when the name is taken."""
+        row = row | {"files": json.dumps(list(row.get("files", ()))), "sha256": json.dumps(dict(row.get("sha256", {})))}
+        with self.db.conn:
+            self._write("models", row)
+
+    def models(self) -> list[dict[str, Any]]:
+        return [_model_row(r) for r in self.db["models"].rows_where(order_by="name")]
+
+    def get_model(self, name: str) -> dict[str, Any] | None:
+        rows = list(self.db["models"].rows_where("name = ?", [name], limit=1))
+        return _model_row(rows[0]) if rows else None
+
+    def delete_model(self, name: str) -> None:
+        with self.db.conn:
+            self.db.execute("DELETE FROM models WHERE name = ?", [name])
+
+    def touch_models(self) -> None:
+        """Set last_used_at from the jobs that succeeded since; one indexed query."""
+        with self.db.conn:
+            self.db.execute(
+                """
+                UPDATE models SET last_used_at = (
+                  SELECT max(finished_at) FROM jobs WHERE jobs.model = models.name AND state = 'succeeded')
+                WHERE EXISTS (SELECT 1 FROM jobs WHERE jobs.model = models.name AND state = 'succeeded'
+                              AND finished_at > coalesce(models.last_used_at, 0))
+                """
+            )
+
+    def last_used(self) -> dict[str, float]:
+        """When each model (built-ins included) was last used by a job that succeeded."""
+        rows = self.db.execute("SELECT model, max(finished_at) FROM jobs WHERE state = 'succeeded' GROUP BY model")
+        return {model: when for model, when in rows.fetchall() if when}
+
+    def jobs_naming(self, name: str) -> int:
+        """How many queued or running jobs name model `name`."""
+        row = self.db.execute(
+            "SELECT count(*) FROM jobs WHERE model = ? AND state IN ('queued', 'running')", [name]
+        ).fetchone()
+        return int(row[0])
+
+
+def _model_row(row: dict[str, Any]) -> dict[str, Any]:
+    return row | {"files": tuple(json.loads(row["files"] or "[]")), "sha256": json.loads(row["sha256"] or "{}")}
 
 
 class AsyncStore:

@@ -1,7 +1,9 @@
 """Check a submitted job spec and fill in what it leaves to defaults, before it is stored.
 
 After this the recorded spec names every parameter, the seed included, so
-re-running it gives the same images.
+re-running it gives the same images. Defaults come from the model: a registered model's own
+(daemon.model_registry), else the built-in's, else those of its kind (SDXL 1024x1024, turbo
+512x512 in a few steps without guidance), else Stable Diffusion 1.5's.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ def fill_and_check(spec: t.JobSpec, *, default_model: str, models_dir: Path) -> 
     """Raises InvalidRequest (naming the field), ModelUnknown or ModelNotInstalled."""
     from models import catalog
     model = spec.model.strip() or default_model
-    defaults = _model_defaults(model, models_dir)
+    defaults, model = resolve_for_job(model, models_dir)
     task = spec.task
     if len(task.prompt) > MAX_PROMPT_CHARS:
         raise InvalidRequest("txt2img.prompt", f"txt2img.prompt is {len(task.prompt)} characters; the limit is {MAX_PROMPT_CHARS}")
@@ -56,6 +58,32 @@ def fill_and_check(spec: t.JobSpec, *, default_model: str, models_dir: Path) -> 
     return dataclasses.replace(spec, model=model, task=filled)
 
 
+def resolve_for_job(model: str, models_dir: Path) -> tuple[ModelDefaults | t.ModelDefaults, str]:
+    """The defaults a job naming `model` inherits, and the model as the job records it.
+
+    A registered model keeps its name, except a single-file one, recorded by its path because
+    the worker finds only folders by name. Raises InvalidRequest, ModelUnknown or ModelNotInstalled.
+    """
+    from daemon.model_registry import PIPELINE_KINDS, registered
+
+    entry = registered(models_dir).get(model)
+    if entry is None:
+        return _model_defaults(model, models_dir), model
+    if entry.kind not in PIPELINE_KINDS:
+        raise InvalidRequest(
+            "model",
+            f"model '{model}' is a {entry.kind}, not a pipeline a job can run; name a "
+            f"{', '.join(PIPELINE_KINDS[:-1])} model (`imagine models list` shows the kinds)",
+        )
+    location = Path(entry.location)
+    if not location.exists():
+        raise ModelNotInstalled(
+            f"the files of model '{model}' are gone from {location}; remove it with `imagine models rm {model}` "
+            "and pull or add it again"
+        )
+    return entry.defaults, (str(location) if location.is_file() else model)
+
+
 def _model_defaults(model: str, models_dir: Path) -> ModelDefaults:
     from models import catalog
 
@@ -66,7 +94,7 @@ def _model_defaults(model: str, models_dir: Path) -> ModelDefaults:
         raise ModelNotInstalled(str(exc)) from exc
     except catalog.ModelNotFound as exc:
         raise ModelUnknown(str(exc)) from exc
-    return catalog.defaults_for(source)
+    return catalog.defaults_for(source)  # an unregistered path or hub id is not probed: SD 1.5 defaults
 
 
 def is_builtin(model: str) -> bool:

@@ -236,3 +236,32 @@ class Client:
 
     async def unload_model(self, name: str) -> None:
         await self._call(self._models.Unload, models_pb2.UnloadModelRequest(name=name))
+
+    async def show_model(self, name: str) -> t.Model:
+        return convert.model_from_pb(await self._call(self._models.Show, models_pb2.ShowModelRequest(name=name)))
+
+    async def pull_model(self, source: str, name: str = "", sha256: str = "") -> AsyncIterator[t.PullProgress]:
+        """Progress of a pull, ending with done=True and the model; leaving early does not stop the pull."""
+        request = models_pb2.PullRequest(source=source, name=name, sha256=sha256)
+        async for message in self._stream(self._models.Pull, request):
+            yield convert.pull_progress_from_pb(message)  # type: ignore[arg-type]
+
+    async def cancel_pull(self, name: str) -> None:
+        await self._call(self._models.CancelPull, models_pb2.CancelPullRequest(name=name))
+
+    async def add_model(self, path: str, name: str = "") -> t.Model:
+        return convert.model_from_pb(await self._call(self._models.Add, models_pb2.AddModelRequest(path=path, name=name)))
+
+    async def remove_model(self, name: str, force: bool = False) -> bool:
+        """Returns whether files were deleted (an added model's own files never are)."""
+        reply = await self._call(self._models.Remove, models_pb2.RemoveModelRequest(name=name, force=force))
+        return reply.deleted_files
+
+    async def load_model(self, name: str, keep_alive: float = 0.0) -> float:
+        """Load now; keep_alive seconds (0 = the daemon's default, negative = forever). Returns load_ms."""
+        reply = await self._call(self._models.Load, models_pb2.LoadModelRequest(name=name, keep_alive=keep_alive))
+        return reply.load_ms
+
+    async def list_loaded(self) -> tuple[t.LoadedModel, ...]:
+        reply = await self._call(self._models.ListLoaded, models_pb2.ListLoadedRequest())
+        return tuple(convert.loaded_from_pb(m) for m in reply.models)

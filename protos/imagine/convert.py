@@ -258,10 +258,7 @@ def status_to_pb(status: t.Status) -> spb.Status:
         queue=spb.QueueStats(
             queued=status.queue.queued, running=status.queue.running, paused=status.queue.paused
         ),
-        loaded_models=[
-            spb.LoadedModel(name=m.name, device=m.device, memory_bytes=m.memory_bytes)
-            for m in status.loaded_models
-        ],
+        loaded_models=[loaded_to_pb(m) for m in status.loaded_models],
         workers=[
             spb.Worker(pid=w.pid, state=w.state, job_id=w.job_id, restarts=w.restarts)
             for w in status.workers
@@ -300,9 +297,7 @@ def status_from_pb(msg: spb.Status) -> t.Status:
             for d in msg.devices
         ),
         queue=t.QueueStats(msg.queue.queued, msg.queue.running, msg.queue.paused),
-        loaded_models=tuple(
-            t.LoadedModel(m.name, m.device, m.memory_bytes) for m in msg.loaded_models
-        ),
+        loaded_models=tuple(loaded_from_pb(m) for m in msg.loaded_models),
         workers=tuple(t.Worker(w.pid, w.state, w.job_id, w.restarts) for w in msg.workers),
     )
 
@@ -317,6 +312,12 @@ def model_to_pb(model: t.Model) -> mpb.Model:
         installed=model.installed,
         loaded=model.loaded,
         is_default=model.is_default,
+        origin=model.origin,
+        size_bytes=model.size_bytes,
+        installed_at=model.installed_at,
+        last_used_at=model.last_used_at,
+        files=list(model.files),
+        sha256=dict(model.sha256),
     )
     if model.defaults is not None:
         d = model.defaults
@@ -343,4 +344,60 @@ def model_from_pb(msg: mpb.Model) -> t.Model:
         loaded=msg.loaded,
         defaults=defaults,
         is_default=msg.is_default,
+        origin=msg.origin,
+        size_bytes=msg.size_bytes,
+        installed_at=msg.installed_at,
+        last_used_at=msg.last_used_at,
+        files=tuple(msg.files),
+        sha256=dict(msg.sha256),
+    )
+
+
+def loaded_to_pb(m: t.LoadedModel) -> spb.LoadedModel:
+    return spb.LoadedModel(
+        name=m.name,
+        device=m.device,
+        memory_bytes=m.memory_bytes,
+        tier=m.tier,
+        in_use=m.in_use,
+        last_used_at=m.last_used_at,
+        keep_alive_until=m.keep_alive_until,
+    )
+
+
+def loaded_from_pb(m: spb.LoadedModel) -> t.LoadedModel:
+    return t.LoadedModel(m.name, m.device, m.memory_bytes, m.tier, m.in_use, m.last_used_at, m.keep_alive_until)
+
+
+def pull_progress_to_pb(p: t.PullProgress) -> mpb.PullProgress:
+    msg = mpb.PullProgress(
+        name=p.name,
+        file=p.file,
+        file_bytes=p.file_bytes,
+        file_total=p.file_total,
+        bytes_done=p.bytes_done,
+        bytes_total=p.bytes_total,
+        files_done=p.files_done,
+        files_total=p.files_total,
+        rate_bytes_per_s=p.rate_bytes_per_s,
+        done=p.done,
+    )
+    if p.model is not None:
+        msg.model.CopyFrom(model_to_pb(p.model))
+    return msg
+
+
+def pull_progress_from_pb(msg: mpb.PullProgress) -> t.PullProgress:
+    return t.PullProgress(
+        name=msg.name,
+        file=msg.file,
+        file_bytes=msg.file_bytes,
+        file_total=msg.file_total,
+        bytes_done=msg.bytes_done,
+        bytes_total=msg.bytes_total,
+        files_done=msg.files_done,
+        files_total=msg.files_total,
+        rate_bytes_per_s=msg.rate_bytes_per_s,
+        done=msg.done,
+        model=model_from_pb(msg.model) if msg.HasField("model") else None,
     )

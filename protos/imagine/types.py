@@ -172,6 +172,10 @@ class LoadedModel:
     name: str
     device: str
     memory_bytes: int
+    tier: str = ""
+    in_use: bool = False
+    last_used_at: float = 0.0
+    keep_alive_until: float = 0.0  # unix seconds; 0 unknown, negative = kept forever
 
 
 @dataclass(frozen=True)
@@ -211,6 +215,27 @@ class Model:
     loaded: bool
     defaults: ModelDefaults | None = None
     is_default: bool = False
+    origin: str = ""
+    size_bytes: int = 0
+    installed_at: float = 0.0
+    last_used_at: float = 0.0
+    files: tuple[str, ...] = ()
+    sha256: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PullProgress:
+    name: str
+    file: str = ""
+    file_bytes: int = 0
+    file_total: int = 0
+    bytes_done: int = 0
+    bytes_total: int = 0
+    files_done: int = 0
+    files_total: int = 0
+    rate_bytes_per_s: float = 0.0
+    done: bool = False
+    model: Model | None = None
 
 
 def to_jsonable(value: Any) -> Any:

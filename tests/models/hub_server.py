@@ -206,9 +206,9 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def running_hub(hub: FakeHub) -> Iterator[FakeHub]:
+def running_hub(hub: FakeHub, handler: type[_Handler] | None = None) -> Iterator[FakeHub]:
     """Serve hub on 127.0.0.1 at a free port, in a thread, until the block ends."""
-    server = _Server(("127.0.0.1", 0), _Handler)
+    server = _Server(("127.0.0.1", 0), handler or _Handler)
     server.hub = hub
     hub.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

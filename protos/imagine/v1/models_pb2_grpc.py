@@ -39,10 +39,45 @@ class ModelsStub:
                 request_serializer=imagine_dot_v1_dot_models__pb2.ListModelsRequest.SerializeToString,
                 response_deserializer=imagine_dot_v1_dot_models__pb2.ListModelsResponse.FromString,
                 _registered_method=True)
+        self.Show = channel.unary_unary(
+                '/imagine.v1.Models/Show',
+                request_serializer=imagine_dot_v1_dot_models__pb2.ShowModelRequest.SerializeToString,
+                response_deserializer=imagine_dot_v1_dot_models__pb2.Model.FromString,
+                _registered_method=True)
+        self.Pull = channel.unary_stream(
+                '/imagine.v1.Models/Pull',
+                request_serializer=imagine_dot_v1_dot_models__pb2.PullRequest.SerializeToString,
+                response_deserializer=imagine_dot_v1_dot_models__pb2.PullProgress.FromString,
+                _registered_method=True)
+        self.CancelPull = channel.unary_unary(
+                '/imagine.v1.Models/CancelPull',
+                request_serializer=imagine_dot_v1_dot_models__pb2.CancelPullRequest.SerializeToString,
+                response_deserializer=imagine_dot_v1_dot_models__pb2.CancelPullResponse.FromString,
+                _registered_method=True)
+        self.Add = channel.unary_unary(
+                '/imagine.v1.Models/Add',
+                request_serializer=imagine_dot_v1_dot_models__pb2.AddModelRequest.SerializeToString,
+                response_deserializer=imagine_dot_v1_dot_models__pb2.Model.FromString,
+                _registered_method=True)
+        self.Remove = channel.unary_unary(
+                '/imagine.v1.Models/Remove',
+                request_serializer=imagine_dot_v1_dot_models__pb2.RemoveModelRequest.SerializeToString,
+                response_deserializer=imagine_dot_v1_dot_models__pb2.RemoveModelResponse.FromString,
+                _registered_method=True)
+        self.Load = channel.unary_unary(
+                '/imagine.v1.Models/Load',
+                request_serializer=imagine_dot_v1_dot_models__pb2.LoadModelRequest.SerializeToString,
+                response_deserializer=imagine_dot_v1_dot_models__pb2.LoadModelResponse.FromString,
+                _registered_method=True)
         self.Unload = channel.unary_unary(
                 '/imagine.v1.Models/Unload',
                 request_serializer=imagine_dot_v1_dot_models__pb2.UnloadModelRequest.SerializeToString,
                 response_deserializer=imagine_dot_v1_dot_models__pb2.UnloadModelResponse.FromString,
+                _registered_method=True)
+        self.ListLoaded = channel.unary_unary(
+                '/imagine.v1.Models/ListLoaded',
+                request_serializer=imagine_dot_v1_dot_models__pb2.ListLoadedRequest.SerializeToString,
+                response_deserializer=imagine_dot_v1_dot_models__pb2.ListLoadedResponse.FromString,
                 _registered_method=True)
 
 
@@ -50,13 +85,69 @@ class ModelsServicer:
     """Missing associated documentation comment in .proto file."""
 
     def List(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Built-in and registered models, with kind, source, defaults, size, installed and loaded.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Show(self, request, context):
+        """Everything about one model, its files and their sha256 included. NOT_FOUND when unknown.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Pull(self, request, context):
+        """Download a model into the daemon's model store, probe it and register it. The pull runs in the
+        daemon, not in the call: leaving the stream does not stop it, and calling Pull again with the
+        same name reattaches to it. NOT_FOUND (no such repo, revision or file), PERMISSION_DENIED (the
+        hub wants a token), UNAVAILABLE (network), DATA_LOSS (checksum), ALREADY_EXISTS (name taken),
+        CANCELLED (CancelPull).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelPull(self, request, context):
+        """Stop a running pull; what was downloaded stays staged, so pulling again resumes. NOT_FOUND when none runs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Add(self, request, context):
+        """Register a local folder or file, probed first: INVALID_ARGUMENT saying what was expected when it
+        is no model layout we know, ALREADY_EXISTS when the name is taken.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Remove(self, request, context):
+        """Forget a model, deleting its files when they are in the model store (an added original stays).
+        FAILED_PRECONDITION while queued or running jobs name it, unless force.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Load(self, request, context):
+        """Load a model into the worker now and keep it for keep_alive.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Unload(self, request, context):
         """Free the memory a loaded model holds. NOT_FOUND when it is not loaded.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListLoaded(self, request, context):
+        """The models held in memory now.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -70,10 +161,45 @@ def add_ModelsServicer_to_server(servicer, server):
                     request_deserializer=imagine_dot_v1_dot_models__pb2.ListModelsRequest.FromString,
                     response_serializer=imagine_dot_v1_dot_models__pb2.ListModelsResponse.SerializeToString,
             ),
+            'Show': grpc.unary_unary_rpc_method_handler(
+                    servicer.Show,
+                    request_deserializer=imagine_dot_v1_dot_models__pb2.ShowModelRequest.FromString,
+                    response_serializer=imagine_dot_v1_dot_models__pb2.Model.SerializeToString,
+            ),
+            'Pull': grpc.unary_stream_rpc_method_handler(
+                    servicer.Pull,
+                    request_deserializer=imagine_dot_v1_dot_models__pb2.PullRequest.FromString,
+                    response_serializer=imagine_dot_v1_dot_models__pb2.PullProgress.SerializeToString,
+            ),
+            'CancelPull': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelPull,
+                    request_deserializer=imagine_dot_v1_dot_models__pb2.CancelPullRequest.FromString,
+                    response_serializer=imagine_dot_v1_dot_models__pb2.CancelPullResponse.SerializeToString,
+            ),
+            'Add': grpc.unary_unary_rpc_method_handler(
+                    servicer.Add,
+                    request_deserializer=imagine_dot_v1_dot_models__pb2.AddModelRequest.FromString,
+                    response_serializer=imagine_dot_v1_dot_models__pb2.Model.SerializeToString,
+            ),
+            'Remove': grpc.unary_unary_rpc_method_handler(
+                    servicer.Remove,
+                    request_deserializer=imagine_dot_v1_dot_models__pb2.RemoveModelRequest.FromString,
+                    response_serializer=imagine_dot_v1_dot_models__pb2.RemoveModelResponse.SerializeToString,
+            ),
+            'Load': grpc.unary_unary_rpc_method_handler(
+                    servicer.Load,
+                    request_deserializer=imagine_dot_v1_dot_models__pb2.LoadModelRequest.FromString,
+                    response_serializer=imagine_dot_v1_dot_models__pb2.LoadModelResponse.SerializeToString,
+            ),
             'Unload': grpc.unary_unary_rpc_method_handler(
                     servicer.Unload,
                     request_deserializer=imagine_dot_v1_dot_models__pb2.UnloadModelRequest.FromString,
                     response_serializer=imagine_dot_v1_dot_models__pb2.UnloadModelResponse.SerializeToString,
+            ),
+            'ListLoaded': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLoaded,
+                    request_deserializer=imagine_dot_v1_dot_models__pb2.ListLoadedRequest.FromString,
+                    response_serializer=imagine_dot_v1_dot_models__pb2.ListLoadedResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -114,6 +240,168 @@ class Models:
             _registered_method=True)
 
     @staticmethod
+    def Show(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/imagine.v1.Models/Show',
+            imagine_dot_v1_dot_models__pb2.ShowModelRequest.SerializeToString,
+            imagine_dot_v1_dot_models__pb2.Model.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Pull(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/imagine.v1.Models/Pull',
+            imagine_dot_v1_dot_models__pb2.PullRequest.SerializeToString,
+            imagine_dot_v1_dot_models__pb2.PullProgress.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelPull(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/imagine.v1.Models/CancelPull',
+            imagine_dot_v1_dot_models__pb2.CancelPullRequest.SerializeToString,
+            imagine_dot_v1_dot_models__pb2.CancelPullResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Add(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/imagine.v1.Models/Add',
+            imagine_dot_v1_dot_models__pb2.AddModelRequest.SerializeToString,
+            imagine_dot_v1_dot_models__pb2.Model.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Remove(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/imagine.v1.Models/Remove',
+            imagine_dot_v1_dot_models__pb2.RemoveModelRequest.SerializeToString,
+            imagine_dot_v1_dot_models__pb2.RemoveModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Load(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/imagine.v1.Models/Load',
+            imagine_dot_v1_dot_models__pb2.LoadModelRequest.SerializeToString,
+            imagine_dot_v1_dot_models__pb2.LoadModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def Unload(request,
             target,
             options=(),
@@ -130,6 +418,33 @@ class Models:
             '/imagine.v1.Models/Unload',
             imagine_dot_v1_dot_models__pb2.UnloadModelRequest.SerializeToString,
             imagine_dot_v1_dot_models__pb2.UnloadModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLoaded(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/imagine.v1.Models/ListLoaded',
+            imagine_dot_v1_dot_models__pb2.ListLoadedRequest.SerializeToString,
+            imagine_dot_v1_dot_models__pb2.ListLoadedResponse.FromString,
             options,
             channel_credentials,
             insecure,

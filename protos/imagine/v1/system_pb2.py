@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17imagine/v1/system.proto\x12\nimagine.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb6\x01\n\x06\x44\x65vice\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\r\n\x05index\x18\x03 \x01(\r\x12\x14\n\x0cmemory_total\x18\x04 \x01(\x04\x12\x13\n\x0bmemory_used\x18\x05 \x01(\x04\x12\x18\n\x0butilisation\x18\x06 \x01(\x02H\x00\x88\x01\x01\x12\x1a\n\rtemperature_c\x18\x07 \x01(\x02H\x01\x88\x01\x01\x42\x0e\n\x0c_utilisationB\x10\n\x0e_temperature_c\"F\n\x06Worker\x12\x0b\n\x03pid\x18\x01 \x01(\r\x12\r\n\x05state\x18\x02 \x01(\t\x12\x0e\n\x06job_id\x18\x03 \x01(\t\x12\x10\n\x08restarts\x18\x04 \x01(\r\"A\n\x0bLoadedModel\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x02 \x01(\t\x12\x14\n\x0cmemory_bytes\x18\x03 \x01(\x04\"=\n\nQueueStats\x12\x0e\n\x06queued\x18\x01 \x01(\r\x12\x0f\n\x07running\x18\x02 \x01(\r\x12\x0e\n\x06paused\x18\x03 \x01(\x08\"\xea\x01\n\x06Status\x12\x0f\n\x07version\x18\x01 \x01(\t\x12.\n\nstarted_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12#\n\x07\x64\x65vices\x18\x03 \x03(\x0b\x32\x12.imagine.v1.Device\x12%\n\x05queue\x18\x04 \x01(\x0b\x32\x16.imagine.v1.QueueStats\x12.\n\rloaded_models\x18\x05 \x03(\x0b\x32\x17.imagine.v1.LoadedModel\x12#\n\x07workers\x18\x06 \x03(\x0b\x32\x12.imagine.v1.Worker\"\x12\n\x10GetStatusRequest\")\n\x12WatchStatusRequest\x12\x13\n\x0binterval_ms\x18\x01 \x01(\r\"\x13\n\x11PauseQueueRequest\"\x14\n\x12ResumeQueueRequest2\x90\x02\n\x06System\x12=\n\tGetStatus\x12\x1c.imagine.v1.GetStatusRequest\x1a\x12.imagine.v1.Status\x12\x43\n\x0bWatchStatus\x12\x1e.imagine.v1.WatchStatusRequest\x1a\x12.imagine.v1.Status0\x01\x12?\n\nPauseQueue\x12\x1d.imagine.v1.PauseQueueRequest\x1a\x12.imagine.v1.Status\x12\x41\n\x0bResumeQueue\x12\x1e.imagine.v1.ResumeQueueRequest\x1a\x12.imagine.v1.Statusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17imagine/v1/system.proto\x12\nimagine.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb6\x01\n\x06\x44\x65vice\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\r\n\x05index\x18\x03 \x01(\r\x12\x14\n\x0cmemory_total\x18\x04 \x01(\x04\x12\x13\n\x0bmemory_used\x18\x05 \x01(\x04\x12\x18\n\x0butilisation\x18\x06 \x01(\x02H\x00\x88\x01\x01\x12\x1a\n\rtemperature_c\x18\x07 \x01(\x02H\x01\x88\x01\x01\x42\x0e\n\x0c_utilisationB\x10\n\x0e_temperature_c\"F\n\x06Worker\x12\x0b\n\x03pid\x18\x01 \x01(\r\x12\r\n\x05state\x18\x02 \x01(\t\x12\x0e\n\x06job_id\x18\x03 \x01(\t\x12\x10\n\x08restarts\x18\x04 \x01(\r\"\x8f\x01\n\x0bLoadedModel\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x02 \x01(\t\x12\x14\n\x0cmemory_bytes\x18\x03 \x01(\x04\x12\x0c\n\x04tier\x18\x04 \x01(\t\x12\x0e\n\x06in_use\x18\x05 \x01(\x08\x12\x14\n\x0clast_used_at\x18\x06 \x01(\x01\x12\x18\n\x10keep_alive_until\x18\x07 \x01(\x01\"=\n\nQueueStats\x12\x0e\n\x06queued\x18\x01 \x01(\r\x12\x0f\n\x07running\x18\x02 \x01(\r\x12\x0e\n\x06paused\x18\x03 \x01(\x08\"\xea\x01\n\x06Status\x12\x0f\n\x07version\x18\x01 \x01(\t\x12.\n\nstarted_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12#\n\x07\x64\x65vices\x18\x03 \x03(\x0b\x32\x12.imagine.v1.Device\x12%\n\x05queue\x18\x04 \x01(\x0b\x32\x16.imagine.v1.QueueStats\x12.\n\rloaded_models\x18\x05 \x03(\x0b\x32\x17.imagine.v1.LoadedModel\x12#\n\x07workers\x18\x06 \x03(\x0b\x32\x12.imagine.v1.Worker\"\x12\n\x10GetStatusRequest\")\n\x12WatchStatusRequest\x12\x13\n\x0binterval_ms\x18\x01 \x01(\r\"\x13\n\x11PauseQueueRequest\"\x14\n\x12ResumeQueueRequest2\x90\x02\n\x06System\x12=\n\tGetStatus\x12\x1c.imagine.v1.GetStatusRequest\x1a\x12.imagine.v1.Status\x12\x43\n\x0bWatchStatus\x12\x1e.imagine.v1.WatchStatusRequest\x1a\x12.imagine.v1.Status0\x01\x12?\n\nPauseQueue\x12\x1d.imagine.v1.PauseQueueRequest\x1a\x12.imagine.v1.Status\x12\x41\n\x0bResumeQueue\x12\x1e.imagine.v1.ResumeQueueRequest\x1a\x12.imagine.v1.Statusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,20 +36,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DEVICE']._serialized_end=255
   _globals['_WORKER']._serialized_start=257
   _globals['_WORKER']._serialized_end=327
-  _globals['_LOADEDMODEL']._serialized_start=329
-  _globals['_LOADEDMODEL']._serialized_end=394
-  _globals['_QUEUESTATS']._serialized_start=396
-  _globals['_QUEUESTATS']._serialized_end=457
-  _globals['_STATUS']._serialized_start=460
-  _globals['_STATUS']._serialized_end=694
-  _globals['_GETSTATUSREQUEST']._serialized_start=696
-  _globals['_GETSTATUSREQUEST']._serialized_end=714
-  _globals['_WATCHSTATUSREQUEST']._serialized_start=716
-  _globals['_WATCHSTATUSREQUEST']._serialized_end=757
-  _globals['_PAUSEQUEUEREQUEST']._serialized_start=759
-  _globals['_PAUSEQUEUEREQUEST']._serialized_end=778
-  _globals['_RESUMEQUEUEREQUEST']._serialized_start=780
-  _globals['_RESUMEQUEUEREQUEST']._serialized_end=800
-  _globals['_SYSTEM']._serialized_start=803
-  _globals['_SYSTEM']._serialized_end=1075
+  _globals['_LOADEDMODEL']._serialized_start=330
+  _globals['_LOADEDMODEL']._serialized_end=473
+  _globals['_QUEUESTATS']._serialized_start=475
+  _globals['_QUEUESTATS']._serialized_end=536
+  _globals['_STATUS']._serialized_start=539
+  _globals['_STATUS']._serialized_end=773
+  _globals['_GETSTATUSREQUEST']._serialized_start=775
+  _globals['_GETSTATUSREQUEST']._serialized_end=793
+  _globals['_WATCHSTATUSREQUEST']._serialized_start=795
+  _globals['_WATCHSTATUSREQUEST']._serialized_end=836
+  _globals['_PAUSEQUEUEREQUEST']._serialized_start=838
+  _globals['_PAUSEQUEUEREQUEST']._serialized_end=857
+  _globals['_RESUMEQUEUEREQUEST']._serialized_start=859
+  _globals['_RESUMEQUEUEREQUEST']._serialized_end=879
+  _globals['_SYSTEM']._serialized_start=882
+  _globals['_SYSTEM']._serialized_end=1154
 # @@protoc_insertion_point(module_scope)

@@ -40,14 +40,22 @@ class Worker(_message.Message):
     def __init__(self, pid: _Optional[int] = ..., state: _Optional[str] = ..., job_id: _Optional[str] = ..., restarts: _Optional[int] = ...) -> None: ...
 
 class LoadedModel(_message.Message):
-    __slots__ = ("name", "device", "memory_bytes")
+    __slots__ = ("name", "device", "memory_bytes", "tier", "in_use", "last_used_at", "keep_alive_until")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
     MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    IN_USE_FIELD_NUMBER: _ClassVar[int]
+    LAST_USED_AT_FIELD_NUMBER: _ClassVar[int]
+    KEEP_ALIVE_UNTIL_FIELD_NUMBER: _ClassVar[int]
     name: str
     device: str
     memory_bytes: int
-    def __init__(self, name: _Optional[str] = ..., device: _Optional[str] = ..., memory_bytes: _Optional[int] = ...) -> None: ...
+    tier: str
+    in_use: bool
+    last_used_at: float
+    keep_alive_until: float
+    def __init__(self, name: _Optional[str] = ..., device: _Optional[str] = ..., memory_bytes: _Optional[int] = ..., tier: _Optional[str] = ..., in_use: _Optional[bool] = ..., last_used_at: _Optional[float] = ..., keep_alive_until: _Optional[float] = ...) -> None: ...
 
 class QueueStats(_message.Message):
     __slots__ = ("queued", "running", "paused")
