@@ -10,7 +10,10 @@ import datetime as _dt
 import shutil
 import textwrap
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from imagine import types as t
 
 ELLIPSIS = "…"
 GIB = 1024**3
@@ -188,3 +191,12 @@ def queued_line(position: int, eta_seconds: float | None) -> str:
     if eta_seconds is not None:
         text += f", about {format_duration(eta_seconds)}"
     return text
+
+
+def keep_alive_text(model: t.LoadedModel, now: float) -> str:
+    """How long a loaded model stays while unused: a duration, "forever", or "-" when unknown."""
+    if model.keep_alive_until < 0:
+        return "forever"
+    if model.keep_alive_until == 0:
+        return "-"
+    return format_duration(max(0.0, model.keep_alive_until - now))

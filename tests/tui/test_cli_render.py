@@ -109,3 +109,16 @@ def test_render_fields_aligns_labels() -> None:
         "state  queued",
         "error  -",
     ]
+
+
+def test_keep_alive_text() -> None:
+    from imagine import types as t
+    from tui.render import keep_alive_text
+
+    def model(until: float) -> t.LoadedModel:
+        return t.LoadedModel("m", "cpu", 1, keep_alive_until=until)
+
+    assert keep_alive_text(model(-1), 100.0) == "forever"
+    assert keep_alive_text(model(0), 100.0) == "-"
+    assert keep_alive_text(model(190.0), 100.0) != keep_alive_text(model(130.0), 100.0)
+    assert keep_alive_text(model(50.0), 100.0) == keep_alive_text(model(100.0), 100.0)  # never negative

@@ -369,14 +369,6 @@ def cmd_load(args: argparse.Namespace) -> int:
     return with_client(args, body)
 
 
-def keep_alive_text(m: t.LoadedModel, now: float) -> str:
-    if m.keep_alive_until < 0:
-        return "forever"
-    if m.keep_alive_until == 0:
-        return "-"
-    return render.format_duration(max(0.0, m.keep_alive_until - now))
-
-
 def ps_lines(loaded: tuple[t.LoadedModel, ...], *, now: float, width: int) -> list[str]:
     if not loaded:
         return ["no models loaded"]
@@ -386,7 +378,7 @@ def ps_lines(loaded: tuple[t.LoadedModel, ...], *, now: float, width: int) -> li
             m.device or "-",
             m.tier or "-",
             render.format_bytes(m.memory_bytes) if m.memory_bytes else "-",
-            keep_alive_text(m, now),
+            render.keep_alive_text(m, now),
             _yes(m.in_use),
         ]
         for m in loaded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from rich.text import Text
@@ -28,6 +29,7 @@ class LoadedModels(DataTable[str | Text]):
     def on_mount(self) -> None:
         self.add_column("name", key="name")
         self.add_column("memory", key="memory")
+        self.add_column("left", key="left")
         self.watch_models(self.models)
 
     def watch_models(self, models: Sequence[t.LoadedModel]) -> None:
@@ -36,7 +38,8 @@ class LoadedModels(DataTable[str | Text]):
         selected = self.selected_name
         self.clear()
         for model in models:
-            self.add_row(Text(model.name), render.format_bytes(model.memory_bytes), key=model.name)
+            left = "in use" if model.in_use else render.keep_alive_text(model, time.time())
+            self.add_row(Text(model.name), render.format_bytes(model.memory_bytes), left, key=model.name)
         names = [m.name for m in models]
         if selected in names:
             self.move_cursor(row=names.index(selected), animate=False)
