@@ -50,20 +50,7 @@ class Config:
         return self.models_dir or self.data_dir / "models"
 
 
-_ENV_FIELDS = {
-    "IMAGINED_DATA_DIR": "data_dir",
-    "IMAGINED_SOCKET": "socket",
-    "IMAGINED_LISTEN": "listen",
-    "IMAGINED_DEVICE": "device",
-    "IMAGINED_MODELS_DIR": "models_dir",
-    "IMAGINED_MAX_QUEUE": "max_queue",
-    "IMAGINED_MAX_QUEUE_PER_OWNER": "max_queue_per_owner",
-    "IMAGINED_AGING_SECONDS": "aging_seconds",
-    "IMAGINED_MEMORY_BUDGET_BYTES": "memory_budget_bytes",
-    "IMAGINED_KEEP_ALIVE_SECONDS": "keep_alive_seconds",
-    "IMAGINED_CPU_TIER": "cpu_tier",
-    "IMAGINED_CPU_TIER_BUDGET_BYTES": "cpu_tier_budget_bytes",
-}
+_ENV_FIELDS = {f"IMAGINED_{field.name.upper()}": field.name for field in dataclasses.fields(Config)}
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
