@@ -15,7 +15,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +23,6 @@ import pytest
 IMAGINE = [sys.executable, "-c", "import sys; from tui.cli import main; sys.exit(main())"]
 START_TIMEOUT = 240.0
 
-pytestmark = pytest.mark.skipif(
-    not any(ep.name == "serve" for ep in entry_points(group="imagine.commands")),
-    reason="`imagine serve` is not installed (no `serve` entry point in imagine.commands)",
-)
 
 
 class Imagine:
