@@ -1,6 +1,6 @@
-"""The parameters of a text-to-image job and the limits they must keep; light enough for the daemon to import."""
+"""The parameters of a generation job and the limits they must keep; light enough for the daemon to import."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from models.errors import InvalidParameter
 from models.samplers import check_sampler
@@ -23,6 +23,55 @@ class Txt2ImgParams:
     seed: int
     count: int
     scheduler: str
+
+
+@dataclass(frozen=True)
+class LoraParams:
+    name: str  # as the job names it (registry name, file stem or <lora:name:weight> in the prompt)
+    path: str  # the resolved .safetensors file
+    weight: float
+
+
+@dataclass(frozen=True)
+class ControlParams:
+    model: str  # a resolved ControlNet folder, or a built-in name such as tiny-controlnet
+    image: str  # path of the control image file
+    preprocessor: str  # "canny" | "none" (the image is already a control map)
+    scale: float  # conditioning scale, 0..2
+    low_threshold: int = 100  # canny only
+    high_threshold: int = 200  # canny only
+
+
+@dataclass(frozen=True)
+class HiresParams:
+    scale: float  # 1 < scale <= 4: the second pass is scale x the first pass's size
+    steps: int  # steps of the second pass; 0 = as many as the first
+    denoise: float  # 0..1: how much the second pass may change the upscaled image
+    upscaler: str  # "latent" (upscale the latents) | "pixel" (Lanczos on the decoded image)
+
+
+@dataclass(frozen=True)
+class GenerateParams(Txt2ImgParams):
+    """Every generation job: txt2img, img2img (init_image set) and inpainting (mask_image set too).
+
+    Paths are files on the worker's machine: the daemon stores uploads and resolves output ids first.
+    """
+
+    init_image: str = ""
+    mask_image: str = ""  # white = repaint, black = keep; inpainting needs init_image
+    strength: float = 0.75  # img2img / inpaint: 0 keeps the init image, 1 ignores it
+    mask_blur: int = 4  # pixels of feathering at the mask's edge
+    hires: HiresParams | None = None
+    loras: tuple[LoraParams, ...] = field(default_factory=tuple)
+    controlnets: tuple[ControlParams, ...] = field(default_factory=tuple)
+    vae: str = ""  # a resolved VAE folder or single file; "" = the model's own
+    preview_every: int = 0  # 0 = no previews; else a small preview image every N steps
+
+    @property
+    def mode(self) -> str:
+        if self.mask_image:
+            return "inpaint"
+        return "img2img" if self.init_image else "txt2img"
 
 
 def _check_side(field: str, value: int) -> None:
