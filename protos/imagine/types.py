@@ -447,6 +447,12 @@ class Model:
 
 
 @dataclass(frozen=True)
+class Sampler:
+    name: str  # what a generation task's scheduler field takes
+    label: str  # AUTOMATIC1111's name for it
+
+
+@dataclass(frozen=True)
 class PullProgress:
     name: str
     file: str = ""
