@@ -1,9 +1,8 @@
-"""Follow a job to its end and report the result: shared by `run`, `jobs watch` and `jobs rerun`.
+"""Follow a job to its end and report the result: shared by `run`, `vary`, `upscale`, `detect`, `bench`, `train`, `jobs watch` and `jobs rerun`.
 
-    JobProgress       what is known about a job, updated event by event (pure)
-    ProgressDisplay   draws it on stderr: redrawn in place on a terminal, a few plain lines otherwise
-    OutputTarget      where `-o FILE|DIR` puts the images
-    follow_and_report watch, display, save, print paths or JSON, and decide the exit status
+    follow             watch the events, keep a JobProgress and draw it on a ProgressDisplay
+    follow_and_report  then save, print the result (or JSON) and decide the exit status
+    submit_and_follow  submit first; with --detach only print the job id
 """
 
 from __future__ import annotations
@@ -11,279 +10,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
-import os
-import sys
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from imagine import types as t
 
 from tui import render
-from tui.options import UsageError
+from tui.display import ProgressDisplay
+from tui.preview import PreviewFile
+from tui.progress import JobProgress
+from tui.results import OutputTarget, result_lines, save_outputs, summary
 from tui.session import CommandFailed, Detached, print_json
 
 if TYPE_CHECKING:
     from imagine.client import Client
-
-
-# -- state ---------------------------------------------------------------------
-
-
-@dataclass
-class JobProgress:
-    """A job as its events describe it; `apply` them in order."""
-
-    job_id: str
-    job: t.Job | None = None
-    state: t.JobState = t.JobState.QUEUED
-    position: int = 0
-    eta_seconds: float | None = None
-    worker: str = ""
-    load_ms: float = 0.0
-    step: int = 0
-    total: int = 0
-    sec_per_step: float | None = None
-    outputs: dict[int, t.Output] = field(default_factory=dict)
-    error: str = ""
-    timings: t.Timings | None = None
-    finished: bool = False
-    last_seq: int = 0
-    _rate_from: tuple[float, int] | None = None
-
-    def apply(self, event: t.JobEvent) -> None:
-        self.last_seq = max(self.last_seq, event.seq)
-        kind = event.kind
-        if isinstance(kind, t.Snapshot):
-            job = kind.job
-            self.job = job
-            self.state = job.state
-            self.position = job.queue_position
-            self.outputs.update({o.index: o for o in job.outputs})
-            self.error = job.error
-            if job.state.terminal:
-                self.timings = job.timings
-                self.finished = True
-        elif isinstance(kind, t.Queued):
-            self.state = t.JobState.QUEUED
-            self.position = kind.position
-            self.eta_seconds = kind.eta_seconds
-        elif isinstance(kind, t.Started):
-            self.state = t.JobState.RUNNING
-            self.worker = kind.worker
-            self.load_ms = kind.load_ms
-            self.step = 0
-            self.sec_per_step = None
-            self._rate_from = None  # measured from the first step: setting up is not a step
-        elif isinstance(kind, t.Progress):
-            self.state = t.JobState.RUNNING
-            if kind.step < self.step or (self._rate_from is None and event.time):
-                # first step we see, or a new image / attempt started over
-                self._rate_from = (event.time, kind.step) if event.time else None
-                self.sec_per_step = None
-            self.step, self.total = kind.step, kind.total
-            if self._rate_from is not None and event.time and kind.step > self._rate_from[1]:
-                since, from_step = self._rate_from
-                self.sec_per_step = max(0.0, event.time - since) / (kind.step - from_step)
-        elif isinstance(kind, t.Output):
-            self.outputs[kind.index] = kind
-        elif isinstance(kind, t.Finished):
-            self.state = kind.state
-            self.error = kind.error
-            self.timings = kind.timings
-            self.finished = True
-
-    def result(self) -> t.Job:
-        """The job as it ended: the snapshot with the final state, error, timings and outputs."""
-        base = self.job or t.Job(id=self.job_id, spec=t.JobSpec(t.Txt2Img("")), owner="", state=self.state)
-        return dataclasses.replace(
-            base,
-            state=self.state,
-            error=self.error,
-            timings=self.timings or base.timings,
-            outputs=tuple(self.outputs[i] for i in sorted(self.outputs)),
-        )
-
-
-def job_seed(job: t.Job) -> int | None:
-    """The job's base seed: the recorded one, else the first image's."""
-    if job.spec.task.seed is not None:
-        return job.spec.task.seed
-    return min(job.outputs, key=lambda o: o.index).seed if job.outputs else None
-
-
-# -- display -------------------------------------------------------------------
-
-
-class ProgressDisplay:
-    """Draws a job's progress on a text stream (stderr).
-
-    On a terminal the queue position and the progress bar are one line redrawn
-    with `\\r`; otherwise it writes a plain line when the queue position changes,
-    one when the job starts and one when all steps are done, never one per step.
-    """
-
-    def __init__(self, stream: TextIO, *, tty: bool, quiet: bool = False) -> None:
-        self.stream = stream
-        self.tty = tty
-        self.quiet = quiet
-        self._live = False
-        self._keep = False
-        self._last_queued: str | None = None
-        self._done_steps = False
-        self._ended = False
-
-    @classmethod
-    def for_stderr(cls, *, quiet_unless_tty: bool = False) -> ProgressDisplay:
-        tty = sys.stderr.isatty()
-        return cls(sys.stderr, tty=tty, quiet=quiet_unless_tty and not tty)
-
-    def note(self, text: str) -> None:
-        """A whole line, below any line being redrawn."""
-        if self.quiet:
-            return
-        self.clear()
-        self.stream.write(text + "\n")
-        self.stream.flush()
-
-    def live(self, text: str, *, keep: bool = False) -> None:
-        """Replace the line being redrawn (a plain line when not on a terminal).
-
-        When the next whole line comes, a `keep` line stays on screen (the
-        progress bar); any other (queue position, "running") is wiped.
-        """
-        if self.quiet:
-            return
-        if not self.tty:
-            self.note(text)
-            return
-        self.stream.write("\r" + text + "\x1b[K")
-        self.stream.flush()
-        self._live, self._keep = True, keep
-
-    def clear(self) -> None:
-        """End the line being redrawn: keep it on screen, or wipe it."""
-        if self._live:
-            self.stream.write("\n" if self._keep else "\r\x1b[K")
-            self.stream.flush()
-            self._live = False
-
-    def update(self, event: t.JobEvent, progress: JobProgress) -> None:
-        kind = event.kind
-        if isinstance(kind, t.Snapshot):
-            if progress.state is t.JobState.QUEUED:
-                self._queued(progress)
-            elif progress.state is t.JobState.RUNNING and self.tty:
-                self.live("running")
-        elif isinstance(kind, t.Queued):
-            self._queued(progress)
-        elif isinstance(kind, t.Started):
-            self._last_queued = None
-            self._done_steps = False
-            where = f" on worker {kind.worker}" if kind.worker else ""
-            load = f" (model loaded in {render.format_ms(kind.load_ms)})" if kind.load_ms else ""
-            again = f", attempt {kind.attempt}" if kind.attempt > 1 else ""
-            self.note(f"started{where}{load}{again}")
-        elif isinstance(kind, t.Progress):
-            bar = render.progress_bar(progress.step, progress.total, sec_per_step=progress.sec_per_step)
-            if self.tty:
-                self.live(bar, keep=True)
-            elif progress.total and progress.step >= progress.total and not self._done_steps:
-                self._done_steps = True
-                self.note(bar)
-        if progress.finished:
-            self._end(progress)
-
-    def _queued(self, progress: JobProgress) -> None:
-        line = render.queued_line(progress.position, progress.eta_seconds)
-        if self.tty:
-            self.live(line)
-        elif line != self._last_queued:
-            self.note(line)
-        self._last_queued = line
-
-    def _end(self, progress: JobProgress) -> None:
-        if self._ended:
-            return
-        self._ended = True
-        self.clear()
-        if progress.state is t.JobState.SUCCEEDED:
-            timings = progress.timings
-            took = f" in {render.format_ms(timings.total_ms)}" if timings and timings.total_ms else ""
-            count = len(progress.outputs)
-            images = f", {count} image{'s' if count != 1 else ''}" if count != 1 else ""
-            self.note(f"succeeded{took}{images}")
-
-
-# -- outputs -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OutputTarget:
-    """`-o PATH`: one file, or a folder taking `<output id>.png` files."""
-
-    path: Path
-    is_dir: bool
-
-    @classmethod
-    def parse(cls, text: str | None, *, count: int | None) -> OutputTarget | None:
-        """Check `-o` before submitting; `count` is the number of images when known."""
-        if text is None:
-            return None
-        path = Path(text).expanduser()
-        if path.is_dir() or text.endswith((os.sep, "/")):
-            return cls(path, is_dir=True)
-        if not path.parent.is_dir():
-            raise UsageError(f"-o {text}: the folder {path.parent} does not exist")
-        if count is not None and count > 1:
-            raise UsageError(f"-o {text}: a file holds one image and this job makes {count}; give a folder")
-        return cls(path, is_dir=False)
-
-    def destinations(self, outputs: tuple[t.Output, ...]) -> list[Path]:
-        if self.is_dir:
-            return [self.path / f"{o.id}.png" for o in outputs]
-        if len(outputs) > 1:
-            raise UsageError(
-                f"-o {self.path}: a file holds one image and the job made {len(outputs)}; give a folder"
-            )
-        return [self.path for _ in outputs]
-
-
-async def save_outputs(client: Client, job: t.Job, target: OutputTarget) -> list[str]:
-    """Download the job's images into `target`; their local paths in output order."""
-    destinations = target.destinations(job.outputs)
-    if target.is_dir:
-        target.path.mkdir(parents=True, exist_ok=True)
-    for output, dest in zip(job.outputs, destinations):
-        await client.save_output(output.id, dest)
-    return [str(dest) for dest in destinations]
-
-
-# -- the whole thing -----------------------------------------------------------
-
-
-def summary(job: t.Job, paths: list[str] | None = None) -> dict[str, Any]:
-    """The JSON object `run`, `jobs watch` and `jobs rerun --json` print."""
-    paths = paths if paths is not None else [o.path for o in job.outputs]
-    return {
-        "job_id": job.id,
-        "state": job.state.value,
-        "seed": job_seed(job),
-        "outputs": [
-            {
-                "id": o.id,
-                "path": path,
-                "seed": o.seed,
-                "width": o.width,
-                "height": o.height,
-                "sha256": o.sha256,
-            }
-            for o, path in zip(job.outputs, paths)
-        ],
-        "timings": t.to_jsonable(job.timings),
-        "error": job.error,
-    }
 
 
 async def follow(client: Client, job_id: str, display: ProgressDisplay) -> t.Job:
@@ -331,8 +71,12 @@ async def follow_and_report(
     args: argparse.Namespace,
     display: ProgressDisplay,
     target: OutputTarget | None,
+    names: Sequence[str] = (),
 ) -> int:
-    """Follow the job; then print its image paths (or the JSON summary) and return the exit status."""
+    """Follow the job; then print its result (or the JSON summary) and return the exit status.
+
+    `names` name a detect job's input images in its report (file names or output ids).
+    """
     job = await follow(client, job_id, display)
     paths: list[str] | None = None
     if job.state is t.JobState.SUCCEEDED and target is not None:
@@ -340,8 +84,9 @@ async def follow_and_report(
     if args.json:
         print_json(summary(job, paths))
     else:
-        for path in paths if paths is not None else [o.path for o in job.outputs]:
-            print(path, flush=True)
+        lines = result_lines(job, paths, width=render.terminal_width(), names=names)
+        if lines:
+            print("\n".join(lines), flush=True)
     if job.state is t.JobState.FAILED:
         raise CommandFailed(f"job {job.id} failed: {job.error or 'no reason given'}")
     if job.state is t.JobState.CANCELLED:
@@ -349,34 +94,67 @@ async def follow_and_report(
     return 0
 
 
+def display_for(args: argparse.Namespace) -> ProgressDisplay:
+    """The progress display the options ask for: quiet with --json off a terminal, previews when asked."""
+    preview_file = getattr(args, "preview_target", None)
+    previews = bool(getattr(args, "previews", False) or preview_file)
+    return ProgressDisplay.for_stderr(quiet_unless_tty=args.json, preview_file=preview_file, previews=previews)
+
+
 async def submit_and_follow(
-    client: Client, spec: t.JobSpec, args: argparse.Namespace, target: OutputTarget | None
+    client: Client,
+    spec: t.JobSpec,
+    args: argparse.Namespace,
+    target: OutputTarget | None,
+    names: Sequence[str] = (),
 ) -> int:
     """Submit `spec`; with --detach print the job id, else follow it like `imagine jobs watch`."""
     submitted = await client.submit(spec)
     job = submitted.job
-    if args.detach:
+    if getattr(args, "detach", False):
         if args.json:
             print_json({"job_id": job.id, "state": job.state.value})
         else:
             print(job.id, flush=True)
         return 0
-    display = ProgressDisplay.for_stderr(quiet_unless_tty=args.json)
+    display = display_for(args)
     display.note(f"submitted job {job.id}")
-    return await follow_and_report(client, job.id, args, display, target)
+    return await follow_and_report(client, job.id, args, display, target, names)
 
 
-def add_follow_options(parser: argparse.ArgumentParser, *, detach: bool) -> None:
-    """The options of every command that follows a job: -o, --json and (when submitting) --detach."""
-    parser.add_argument(
-        "-o",
-        "--output",
-        metavar="FILE|DIR",
-        help="download the images: to FILE (one image) or into DIR as <output id>.png",
-    )
+IMAGES_HELP = "download the images: to FILE (one image) or into DIR as <output id>.png"
+
+
+def add_follow_options(parser: argparse.ArgumentParser, *, detach: bool, output: str | None = IMAGES_HELP) -> None:
+    """The options of every command that follows a job: -o (help `output`; none when None), --json and --detach."""
+    if output is None:
+        parser.set_defaults(output=None)
+    else:
+        parser.add_argument(
+            "-o", "--output", metavar="FILE|DIR" if output is IMAGES_HELP else "DIR", help=output
+        )
     if detach:
         parser.add_argument(
             "--detach", action="store_true", help="print the job id and return without waiting"
         )
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
 
+
+def add_preview_options(parser: argparse.ArgumentParser) -> None:
+    """--previews and --preview-file: ask the worker for previews and show them while the job runs."""
+    parser.add_argument(
+        "--previews",
+        action="store_true",
+        help="ask for a small preview every few steps; on a terminal it is drawn above the progress bar",
+    )
+    parser.add_argument(
+        "--preview-file",
+        metavar="PATH",
+        help="write the latest preview to PATH (a PNG, replaced at every update); implies --previews",
+    )
+
+
+def preview_target(args: argparse.Namespace) -> PreviewFile | None:
+    """Check --preview-file before submitting; kept on `args` for the display."""
+    args.preview_target = PreviewFile.parse(getattr(args, "preview_file", None))
+    return args.preview_target  # type: ignore[no-any-return]

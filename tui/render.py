@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import shutil
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -121,8 +121,9 @@ def render_table(
     flex: int | None = None,
     overflow: Literal["truncate", "wrap"] = "truncate",
     gap: int = 2,
+    right: Collection[int] = (),
 ) -> list[str]:
-    """Left-aligned columns separated by `gap` spaces, as lines without trailing blanks.
+    """Columns separated by `gap` spaces, as lines without trailing blanks; left-aligned but for `right`.
 
     Column `flex` (default: the last) takes the width that is left and is
     truncated with an ellipsis, or wrapped onto continuation lines, so no line
@@ -140,7 +141,10 @@ def render_table(
     widths[flex] = max(min(widths[flex], width - fixed), min(widths[flex], 8))
 
     def line(values: Sequence[str]) -> str:
-        parts = [v.ljust(widths[i]) if i < ncols - 1 else v for i, v in enumerate(values)]
+        parts = [
+            v.rjust(widths[i]) if i in right else v.ljust(widths[i]) if i < ncols - 1 else v
+            for i, v in enumerate(values)
+        ]
         return (" " * gap).join(parts).rstrip()
 
     out = [line([truncate(h, widths[i]) if i == flex else h for i, h in enumerate(headers)])]
@@ -173,15 +177,17 @@ def render_fields(fields: Sequence[tuple[str, str]], *, indent: int = 0) -> list
 # -- progress ------------------------------------------------------------------
 
 
-def progress_bar(step: int, total: int, *, sec_per_step: float | None = None, width: int = 10) -> str:
-    """`[#####-----] 5/10 steps  0.4s/step`; the rate is left out until it is known."""
+def progress_bar(
+    step: int, total: int, *, sec_per_step: float | None = None, width: int = 10, unit: str = "steps"
+) -> str:
+    """`[#####-----] 5/10 steps  0.4s/step`; the rate is left out until it is known; `unit` names what is counted."""
     total = max(total, 0)
     step = min(max(step, 0), total) if total else max(step, 0)
     filled = (width * step // total) if total else 0
     bar = "#" * filled + "-" * (width - filled)
-    text = f"[{bar}] {step}/{total} steps"
+    text = f"[{bar}] {step}/{total} {unit}"
     if sec_per_step is not None:
-        text += f"  {format_duration(sec_per_step)}/step"
+        text += f"  {format_duration(sec_per_step)}/{unit.rstrip('s') or 'step'}"
     return text
 
 

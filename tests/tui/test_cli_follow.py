@@ -13,7 +13,10 @@ import pytest
 
 from imagine import types as t
 from tests.tui.builders import NOW, event, make_job, make_output, run_events
-from tui.follow import JobProgress, OutputTarget, ProgressDisplay, follow, follow_and_report, summary
+from tui.display import ProgressDisplay
+from tui.follow import follow, follow_and_report
+from tui.progress import JobProgress
+from tui.results import OutputTarget, summary
 from tui.session import CommandFailed, Detached
 
 

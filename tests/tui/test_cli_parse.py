@@ -13,7 +13,7 @@ from tests.tui.builders import make_job, make_output
 from tui import cli, options
 from tui.commands.jobs import rerun_spec
 from tui.commands.run import spec_from_args
-from tui.follow import OutputTarget
+from tui.results import OutputTarget
 from tui.options import UsageError
 
 

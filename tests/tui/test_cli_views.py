@@ -21,10 +21,10 @@ def test_jobs_table_fits_the_terminal_and_cuts_only_the_prompt() -> None:
         make_job("j-done", prompt="a fox", created_at=NOW - 3 * 3600),
     ]
     lines = jobs_table(jobs, now=NOW, width=100)
-    assert lines[0].split() == ["ID", "STATE", "OWNER", "MODEL", "SIZE", "STEPS", "SEED", "CREATED", "PROMPT"]
-    assert lines[1].split()[:8] == ["j-queued", "queued", "alice", "tiny-sd", "64x64", "2", "-", "42s"]
-    assert lines[1].endswith("dusk,…") and 98 <= len(lines[1]) <= 100
-    assert lines[2].split()[:9] == ["j-done", "succeeded", "alice", "tiny-sd", "64x64", "2", "42", "3h", "ago"]
+    assert lines[0].split() == ["ID", "STATE", "OWNER", "KIND", "MODEL", "SIZE", "STEPS", "SEED", "CREATED", "PROMPT"]
+    assert lines[1].split()[:9] == ["j-queued", "queued", "alice", "txt2img", "tiny-sd", "64x64", "2", "-", "42s"]
+    assert lines[1].endswith("cliff…") and 98 <= len(lines[1]) <= 100
+    assert lines[2].split()[:10] == ["j-done", "succeeded", "alice", "txt2img", "tiny-sd", "64x64", "2", "42", "3h", "ago"]
     assert lines[2].endswith("a fox")
     assert all(len(line) <= 100 for line in lines)
     assert jobs_table(jobs, now=NOW, width=300)[1].endswith(long_prompt)

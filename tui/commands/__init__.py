@@ -10,13 +10,16 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from tui.commands import dashboard, jobs, models, run, system
+from tui.commands import dashboard, derive, jobs, models, run, samplers, system, vision
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 BUILTIN: tuple[Register, ...] = (
     run.register,
+    derive.register,
+    vision.register,
     jobs.register,
+    samplers.register,
     models.register,
     system.register,
     dashboard.register,

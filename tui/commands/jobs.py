@@ -10,15 +10,10 @@ from typing import TYPE_CHECKING
 
 from imagine import types as t
 
-from tui import options, render
-from tui.follow import (
-    OutputTarget,
-    ProgressDisplay,
-    add_follow_options,
-    follow_and_report,
-    job_seed,
-    submit_and_follow,
-)
+from tui import describe, options, render, vision_text
+from tui.follow import add_follow_options, display_for, follow_and_report, submit_and_follow
+from tui.progress import job_seed
+from tui.results import OutputTarget
 from tui.session import CommandFailed, print_json, with_client
 
 if TYPE_CHECKING:
@@ -125,27 +120,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 # -- list ------------------------------------------------------------------------
 
 
-def _size(task: t.Txt2Img) -> str:
-    return f"{task.width}x{task.height}" if task.width and task.height else "-"
-
-
 def job_row(job: t.Job, now: float) -> list[str]:
     task = job.spec.task
     seed = job_seed(job)
+    steps = getattr(task, "steps", 0)
     return [
         job.id,
         job.state.value,
         job.owner or "-",
+        job.spec.kind,
         job.spec.model or "-",
-        _size(task),
-        str(task.steps) if task.steps else "-",
+        describe.size_text(task),
+        str(steps) if steps else "-",
         str(seed) if seed is not None else "-",
         render.format_relative(job.created_at, now),
-        task.prompt,
+        describe.task_text(job.spec),
     ]
 
 
-JOB_HEADERS = ("ID", "STATE", "OWNER", "MODEL", "SIZE", "STEPS", "SEED", "CREATED", "PROMPT")
+JOB_HEADERS = ("ID", "STATE", "OWNER", "KIND", "MODEL", "SIZE", "STEPS", "SEED", "CREATED", "PROMPT")
 
 
 def jobs_table(jobs: tuple[t.Job, ...] | list[t.Job], *, now: float, width: int) -> list[str]:
@@ -188,27 +181,39 @@ def cmd_list(args: argparse.Namespace) -> int:
 # -- show ------------------------------------------------------------------------
 
 
-def job_lines(job: t.Job, *, now: float) -> list[str]:
-    """Every field of a job, for `imagine jobs show`."""
-    task, spec, tm = job.spec.task, job.spec, job.timings
+def recipe_fields(job: t.Job) -> list[tuple[str, str]]:
+    """What the job was asked to do: the generation recipe, or a vision job's parameters."""
+    task = job.spec.task
+    if not isinstance(task, (t.Txt2Img, t.Img2Img)):
+        return [("task", describe.task_text(job.spec))] + describe.vision_fields(task)
     seed = job_seed(job)
-    state = job.state.value
-    if job.state is t.JobState.QUEUED and job.queue_position:
-        state += f" (position {job.queue_position})"
-    fields = [
-        ("id", job.id),
-        ("state", state),
-        ("owner", job.owner or "-"),
-        ("model", spec.model or "(default)"),
-        ("priority", spec.priority.value),
+    return [
         ("prompt", task.prompt),
         ("negative", task.negative_prompt or "-"),
-        ("size", _size(task)),
+        ("size", describe.size_text(task)),
         ("steps", str(task.steps) if task.steps else "(model default)"),
         ("guidance", f"{task.guidance:g}" if task.guidance is not None else "(model default)"),
         ("scheduler", task.scheduler or "(model default)"),
         ("seed", str(seed) if seed is not None else "(random)"),
         ("count", str(task.count or 1)),
+        *describe.generation_fields(task),
+    ]
+
+
+def job_lines(job: t.Job, *, now: float) -> list[str]:
+    """Every field of a job, for `imagine jobs show`."""
+    spec, tm = job.spec, job.timings
+    state = job.state.value
+    if job.state is t.JobState.QUEUED and job.queue_position:
+        state += f" (position {job.queue_position})"
+    fields = [
+        ("id", job.id),
+        ("kind", spec.kind),
+        ("state", state),
+        ("owner", job.owner or "-"),
+        ("model", spec.model or "(default)"),
+        ("priority", spec.priority.value),
+        *recipe_fields(job),
     ]
     if spec.labels:
         fields.append(("labels", ", ".join(f"{k}={v}" for k, v in sorted(spec.labels.items()))))
@@ -233,6 +238,9 @@ def job_lines(job: t.Job, *, now: float) -> list[str]:
     if job.error:
         fields.append(("error", job.error))
     lines = render.render_fields(fields)
+    if job.report is not None:
+        report = report_text(job)
+        lines += ["report", *("  " + line for line in report)] if report else []
     if job.outputs:
         lines.append(f"outputs ({len(job.outputs)})")
         for o in job.outputs:
@@ -242,6 +250,13 @@ def job_lines(job: t.Job, *, now: float) -> list[str]:
                 f"{render.format_bytes(o.size_bytes)}  sha256 {o.sha256}"
             )
     return lines
+
+
+def report_text(job: t.Job) -> list[str]:
+    assert job.report is not None
+    if job.report.benchmark:
+        return vision_text.benchmark_lines(job.report, width=render.terminal_width() - 2)
+    return vision_text.report_lines(job.report)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -263,15 +278,16 @@ def cmd_watch(args: argparse.Namespace) -> int:
     target = OutputTarget.parse(args.output, count=None)
 
     async def body(client: Client) -> int:
-        display = ProgressDisplay.for_stderr(quiet_unless_tty=args.json)
-        return await follow_and_report(client, args.job_id, args, display, target)
+        return await follow_and_report(client, args.job_id, args, display_for(args), target)
 
     return with_client(args, body)
 
 
 def rerun_spec(job: t.Job, *, new_seed: bool) -> t.JobSpec:
-    """The job's recorded spec with a fresh request id; the same seed unless `new_seed`."""
-    task = dataclasses.replace(job.spec.task, seed=None if new_seed else job_seed(job))
+    """The job's recorded spec with a fresh request id; the same seed unless `new_seed` (jobs without seeds as they were)."""
+    task = job.spec.task
+    if hasattr(task, "seed"):
+        task = dataclasses.replace(task, seed=None if new_seed else job_seed(job))  # type: ignore[arg-type]
     return dataclasses.replace(job.spec, task=task, request_id=str(uuid.uuid4()))
 
 
@@ -281,7 +297,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
 
     async def body(client: Client) -> int:
         spec = rerun_spec(await client.get(args.job_id), new_seed=args.new_seed)
-        target = OutputTarget.parse(args.output, count=spec.task.count or 1)
+        target = OutputTarget.parse(args.output, count=getattr(spec.task, "count", 0) or None)
         return await submit_and_follow(client, spec, args, target)
 
     return with_client(args, body)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from imagine import types as t
 
 from tui import options, render
+from tui.commands import vision
 from tui.session import CommandFailed, print_json, say, with_client
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def _add(sub: argparse._SubParsersAction, name: str, help: str, description: str
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "models",
-        help="the models the daemon can run: pull, add, list, show, rm, load, unload, ps",
+        help="the models the daemon can run: pull, add, list, show, rm, load, unload, ps, export",
         description="The models the daemon knows: pull one from a hub or a URL, add a local one, "
         "see what they are, remove them, and load or unload them in the worker's memory.",
         epilog="examples:\n  imagine models list\n  imagine models pull org/name\n  imagine models add ~/models/my-sd15\n"
@@ -139,6 +140,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument("--json", action="store_true", help='print {"loaded": [...]}')
     p.set_defaults(func=cmd_ps)
+    vision.register_export(sub)
 
 
 _DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h|d)?")

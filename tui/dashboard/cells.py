@@ -7,7 +7,7 @@ from rich.text import Text
 from imagine import types as t
 
 from tui import render
-from tui.follow import JobProgress
+from tui.progress import JobProgress
 
 STATE_STYLES = {
     t.JobState.QUEUED: "yellow",

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from imagine import types as t
 
-from tui.follow import JobProgress
+from tui.progress import JobProgress
 
 RECENT_FINISHED = 5  # finished jobs kept below the active ones
 

@@ -12,7 +12,7 @@ from tui.dashboard.link import Backoff
 from tui.dashboard.queue_state import QueueState, next_priority
 from tui.dashboard.screens.history import rerun_spec
 from tui.dashboard.widgets.device_panel import device_text, sparkline
-from tui.follow import JobProgress
+from tui.progress import JobProgress
 
 from .fixed_client import sample_jobs, sample_status
 

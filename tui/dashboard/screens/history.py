@@ -24,7 +24,7 @@ from tui.dashboard.widgets.history_table import HistoryTable
 from tui.dashboard.widgets.job_details import JobDetails
 from tui.dashboard.widgets.link_bar import LinkBar
 from tui.dashboard.widgets.output_preview import OutputPreview
-from tui.follow import job_seed
+from tui.progress import job_seed
 
 PAGE_SIZE = 20
 PREVIEW_DELAY = 0.15  # seconds the cursor rests on a job before its image is fetched (slow links)

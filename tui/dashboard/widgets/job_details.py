@@ -12,7 +12,7 @@ from textual.widgets import Static
 from imagine import types as t
 
 from tui import render
-from tui.follow import job_seed
+from tui.progress import job_seed
 
 
 def detail_fields(job: t.Job, now: float) -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ from textual.widgets import DataTable
 
 from tui import render
 from tui.dashboard import cells
-from tui.follow import JobProgress
+from tui.progress import JobProgress
 
 COLUMNS = ("id", "owner", "kind", "prompt", "priority", "state", "progress", "eta")
 HEADERS = {"priority": "PRIO"}
