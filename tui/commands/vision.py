@@ -109,7 +109,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--imgsz", type=options.imgsz, metavar="N", help="input size, a multiple of 32 (default: the model's)")
     p.add_argument("--select", action="store_true", help="make the fastest engine within --tolerance the model's default")
     p.add_argument("--tolerance", type=options.fraction, metavar="F", help="accuracy may be at most F below PyTorch's (default: 0.02)")
-    p.add_argument("--validation", type=daemon_folder, default="", metavar="DIR", help="YOLO dataset for the accuracy check (default: a built-in synthetic set)")
+    p.add_argument("--validation", type=daemon_folder, metavar="DIR", help="YOLO dataset for the accuracy check (default: a built-in synthetic set)")
     add_priority(p)
     add_follow_options(p, detach=True, output=None)
     p.set_defaults(func=cmd_bench)
@@ -144,7 +144,7 @@ def register_export(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("model", metavar="NAME", help="a YOLO model, e.g. tiny-yolo")
     p.add_argument("--format", choices=("onnx",), default="onnx", help="onnx, the only format so far (default)")
     p.add_argument("--half", action="store_true", help="fp16 weights (where the daemon's device supports it)")
-    p.add_argument("--int8", type=daemon_folder, default="", metavar="DIR", help="int8 by quantization, calibrated on the images in DIR")
+    p.add_argument("--int8", type=daemon_folder, metavar="DIR", help="int8 by quantization, calibrated on the images in DIR")
     p.add_argument("--name", default="", metavar="NEW", help="name of the new model (default: <model>-onnx, -fp16 or -int8)")
     p.add_argument("--imgsz", type=options.imgsz, metavar="N", help="input size, a multiple of 32 (default: the model's)")
     add_follow_options(p, detach=False, output=None)
@@ -184,7 +184,7 @@ def bench_spec(args: argparse.Namespace) -> t.JobSpec:
         imgsz=args.imgsz or 0,
         select=args.select,
         tolerance=args.tolerance,
-        validation=args.validation,
+        validation=args.validation or "",
     )
     if args.tolerance is not None and not args.select:
         raise UsageError("--tolerance decides what --select may pick; add --select")
@@ -206,7 +206,7 @@ def train_spec(args: argparse.Namespace) -> t.JobSpec:
 def export_spec(args: argparse.Namespace) -> t.JobSpec:
     if args.half and args.int8:
         raise UsageError("--half and --int8 are two precisions; choose one")
-    task = t.Export(format=args.format, half=args.half, int8_calibration=args.int8, name=args.name, imgsz=args.imgsz or 0)
+    task = t.Export(format=args.format, half=args.half, int8_calibration=args.int8 or "", name=args.name, imgsz=args.imgsz or 0)
     return _spec(args, task)
 
 
