@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pytest
 
 from imagine import types as t
+from tests.tui.cli_helpers import parse, usage_error
 from tui import cli
 from tui.commands.derive import upscale_spec, vary_spec
 from tui.commands.run import spec_from_args
 
 OUTPUT_ID = "3f2a9c1b7d4e-0"
-
-
-def parse(*argv: str) -> argparse.Namespace:
-    return cli.build_parser().parse_args(list(argv))
-
-
-def usage_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    assert cli.main(list(argv)) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("imagine: ") and err.count("\n") == 1, err
-    return err
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 
 from imagine import types as t
 from tests.tui.builders import make_job, make_output
+from tests.tui.cli_helpers import parse, usage_error
 from tui import cli, options
 from tui.commands.jobs import rerun_spec
 from tui.commands.run import spec_from_args
@@ -31,17 +32,6 @@ def test_parse_size(text: str, size: tuple[int, int]) -> None:
 def test_parse_size_rejects(text: str, why: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match=why):
         options.parse_size(text)
-
-
-def parse(*argv: str) -> argparse.Namespace:
-    return cli.build_parser().parse_args(list(argv))
-
-
-def usage_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    assert cli.main(list(argv)) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("imagine: ") and err.count("\n") == 1, err
-    return err
 
 
 @pytest.mark.parametrize(

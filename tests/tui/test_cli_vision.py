@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
@@ -12,7 +11,7 @@ import pytest
 
 from imagine import types as t
 from tests.tui.builders import NOW, event, make_job
-from tui import cli
+from tests.tui.cli_helpers import parse, usage_error
 from tui.commands.jobs import job_lines, jobs_table
 from tui.commands.vision import bench_spec, detect_spec, export_spec, train_spec
 from tui.display import ProgressDisplay
@@ -21,17 +20,6 @@ from tui.results import result_lines, summary
 from tui.vision_text import benchmark_lines, detections_lines, report_lines, stage_line
 
 OUTPUT_ID = "3f2a9c1b7d4e-0"
-
-
-def parse(*argv: str) -> argparse.Namespace:
-    return cli.build_parser().parse_args(list(argv))
-
-
-def usage_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    assert cli.main(list(argv)) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("imagine: ") and err.count("\n") == 1, err
-    return err
 
 
 # -- specs ---------------------------------------------------------------------------
