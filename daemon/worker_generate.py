@@ -45,7 +45,7 @@ class GenerationRunner:
         params: list[GenerateParams] = [job["params"] for job in jobs]
         with self.cache.use(source) as (pipe, load_ms):
             for job in jobs:
-                self.out.send({"ev": "started", "job_id": job["job_id"], "load_ms": load_ms})
+                self.out.send({"ev": "started", "job_id": job["job_id"], "load_ms": load_ms, "batch_size": len(jobs)})
             started = time.perf_counter()
             first = params[0]
             what = f"{sum(p.count for p in params)} image(s) of {first.width}x{first.height}"
