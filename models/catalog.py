@@ -9,7 +9,19 @@ from __future__ import annotations
 
 from models.builtin import BUILTIN_MODELS, ModelDefaults
 from models.errors import InvalidParameter, ModelNotFound, ModelNotInstalled
-from models.params import Txt2ImgParams, check_txt2img
+from models.images import MAX_IMAGE_PIXELS, check_mask_matches, decode_image
+from models.params import (
+    ControlParams,
+    GenerateParams,
+    HiresParams,
+    LoraParams,
+    Txt2ImgParams,
+    batch_key,
+    check_generate,
+    check_txt2img,
+    output_size,
+    steps_per_image,
+)
 from models.samplers import sampler_names
 from models.sources import ModelSource, check_hub_available, resolve_model
 
@@ -24,16 +36,27 @@ def defaults_for(source: ModelSource) -> ModelDefaults:
 
 __all__ = [
     "BUILTIN_MODELS",
+    "MAX_IMAGE_PIXELS",
     "SD15_DEFAULTS",
+    "ControlParams",
+    "GenerateParams",
+    "HiresParams",
     "InvalidParameter",
+    "LoraParams",
     "ModelDefaults",
     "ModelNotFound",
     "ModelNotInstalled",
     "ModelSource",
     "Txt2ImgParams",
+    "batch_key",
+    "check_generate",
     "check_hub_available",
+    "check_mask_matches",
     "check_txt2img",
+    "decode_image",
     "defaults_for",
+    "output_size",
     "resolve_model",
     "sampler_names",
+    "steps_per_image",
 ]
