@@ -20,6 +20,7 @@ from PIL import Image, ImageChops, ImageFilter
 
 from models.errors import Cancelled, ModelError, OutOfDeviceMemory
 from models.images import check_mask_matches, open_image
+from models.kernels import use_batch_invariant_kernels
 from models.loading import is_out_of_memory
 from models.params import GenerateParams, batch_key, check_generate, denoising_steps, hires_size, steps_per_image
 from models.previews import latent_projection, preview_png
@@ -29,6 +30,8 @@ StepFn = Callable[[int, int], None]  # (done, total)
 PreviewFn = Callable[[int, int, bytes], None]  # (step, total, png)
 JobStepFn = Callable[[int, int, int], None]  # (job index, done, total)
 JobPreviewFn = Callable[[int, int, int, bytes], None]  # (job index, step, total, png)
+
+use_batch_invariant_kernels()  # the worker may switch it off for speed; see models/kernels.py
 
 _DERIVERS = {"img2img": AutoPipelineForImage2Image, "inpaint": AutoPipelineForInpainting}
 
@@ -145,6 +148,21 @@ class _StepCallback:
         return tensors
 
 
+@contextmanager
+def _one_image_at_a_time_in_vae(pipe: DiffusionPipeline) -> Iterator[None]:
+    """VAE slicing: a batch is encoded and decoded image by image, which gives each image the bits it gets alone."""
+    vae = getattr(pipe, "vae", None)
+    if vae is None or not hasattr(vae, "use_slicing"):
+        yield
+        return
+    before = vae.use_slicing
+    vae.use_slicing = True
+    try:
+        yield
+    finally:
+        vae.use_slicing = before
+
+
 def _resize(image: Image.Image, width: int, height: int) -> Image.Image:
     return image.resize((width, height), Image.Resampling.LANCZOS)
 
@@ -166,7 +184,7 @@ class _Run:
         pipe = pipeline_for(self.base, mode)
         use_sampler(pipe, self.base, self.params.scheduler, [row.seed for row in self.rows])
         generators = [torch.Generator(device=pipe.device).manual_seed(row.seed) for row in self.rows]
-        with torch.inference_mode():
+        with torch.inference_mode(), _one_image_at_a_time_in_vae(pipe):
             output = pipe(
                 prompt=[row.params.prompt for row in self.rows],
                 negative_prompt=[row.params.negative_prompt for row in self.rows],
