@@ -39,7 +39,9 @@ def decode_image(data: bytes, field: str, mode: str = "RGB", max_pixels: int = M
             field, f"{field} is not a PNG, JPEG or WebP image (or it is damaged); upload one of those formats"
         ) from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise InvalidParameter(field, f"{field} is too large to decode safely ({exc}); upload a smaller image") from exc
+        raise InvalidParameter(
+            field, f"{field} is too large to decode safely ({exc}); at most {max_pixels} pixels are accepted"
+        ) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise InvalidParameter(
             field, f"{field} could not be decoded, the file is damaged or cut short ({exc}); upload it again"
