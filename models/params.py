@@ -175,12 +175,13 @@ def _check_hires(params: GenerateParams, hires: HiresParams) -> None:
 
 def _check_adapters(params: GenerateParams) -> None:
     if len(params.loras) > MAX_LORAS:
-        raise InvalidParameter("loras", f"at most {MAX_LORAS} LoRAs per job, got {len(params.loras)}; drop some")
+        raise InvalidParameter("loras", f"loras: at most {MAX_LORAS} LoRAs per job, got {len(params.loras)}; drop some")
     for i, lora in enumerate(params.loras):
         _check_range(f"loras[{i}].weight", lora.weight, -MAX_LORA_WEIGHT, MAX_LORA_WEIGHT)
     if len(params.controlnets) > MAX_CONTROLNETS:
         raise InvalidParameter(
-            "controlnets", f"at most {MAX_CONTROLNETS} ControlNets per job, got {len(params.controlnets)}; drop some"
+            "controlnets",
+            f"controlnets: at most {MAX_CONTROLNETS} ControlNets per job, got {len(params.controlnets)}; drop some",
         )
     for i, control in enumerate(params.controlnets):
         _check_range(f"controlnets[{i}].scale", control.scale, 0.0, MAX_CONTROL_SCALE)
