@@ -215,7 +215,12 @@ class _Run:
         init = _resize(open_image(p.init_image, "init_image"), p.width, p.height)
         if p.mode == "img2img":
             return self._call(
-                "img2img", p.steps, denoising, image=[init] * len(self.rows), strength=p.strength, output_type=output_type
+                "img2img",
+                p.steps,
+                denoising,
+                image=[init] * len(self.rows),
+                strength=p.strength,
+                output_type=output_type,
             )
         mask = self._mask(init.size)
         images = self._call(

@@ -53,7 +53,9 @@ def open_image(path: str | Path, field: str, mode: str = "RGB", max_pixels: int 
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise InvalidParameter(field, f"{field} '{path}' cannot be read ({exc.strerror}); upload the image again") from exc
+        raise InvalidParameter(
+            field, f"{field} '{path}' cannot be read ({exc.strerror}); upload the image again"
+        ) from exc
     return decode_image(data, field, mode, max_pixels)
 
 

@@ -149,7 +149,9 @@ def _check_hires(params: GenerateParams, hires: HiresParams) -> None:
             "hires", "hires fix cannot be combined with inpainting; inpaint first, then upscale the result"
         )
     if not 1.0 < hires.scale <= MAX_HIRES_SCALE:
-        raise InvalidParameter("hires.scale", f"hires.scale must be above 1 and at most {MAX_HIRES_SCALE}, got {hires.scale}")
+        raise InvalidParameter(
+            "hires.scale", f"hires.scale must be above 1 and at most {MAX_HIRES_SCALE}, got {hires.scale}"
+        )
     _check_range("hires.steps", hires.steps, 0, MAX_STEPS)
     _check_range("hires.denoise", hires.denoise, 0.0, 1.0)
     if hires.upscaler not in HIRES_UPSCALERS:

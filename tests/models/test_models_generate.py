@@ -153,7 +153,9 @@ def test_a_mask_of_another_size_is_refused(
     assert info.value.field == "mask_image" and "96x80" in str(info.value)
 
 
-def test_a_corrupt_init_image_is_refused(tiny_pipe: StableDiffusionPipeline, params: GenerateParams, tmp_path: Path) -> None:
+def test_a_corrupt_init_image_is_refused(
+    tiny_pipe: StableDiffusionPipeline, params: GenerateParams, tmp_path: Path
+) -> None:
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     with pytest.raises(InvalidParameter) as info:
         _run(tiny_pipe, replace(params, init_image=str(tmp_path / "broken.png")))
@@ -185,7 +187,9 @@ def test_hires_on_an_init_image_at_strength_0_upscales_it_and_refines(
     assert recorder.steps == [(1, 2), (2, 2)]
 
 
-def test_previews_arrive_every_n_steps_as_small_pngs(tiny_pipe: StableDiffusionPipeline, params: GenerateParams) -> None:
+def test_previews_arrive_every_n_steps_as_small_pngs(
+    tiny_pipe: StableDiffusionPipeline, params: GenerateParams
+) -> None:
     recorder = Recorder()
     job = replace(params, width=128, height=64, steps=4, preview_every=2, count=2)
     _run(tiny_pipe, job, recorder)
