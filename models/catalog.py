@@ -9,13 +9,22 @@ from __future__ import annotations
 
 from models.builtin import BUILTIN_MODELS, ModelDefaults
 from models.errors import InvalidParameter, ModelNotFound, ModelNotInstalled
-from models.images import decode_image, decode_mask
 from models.lora_syntax import extract_loras
-from models.params import GenerateParams, Txt2ImgParams, check_txt2img
+from models.images import MAX_IMAGE_PIXELS, check_mask_matches, decode_image
+from models.params import (
+    ControlParams,
+    GenerateParams,
+    HiresParams,
+    LoraParams,
+    Txt2ImgParams,
+    batch_key,
+    check_generate,
+    check_txt2img,
+    output_size,
+    steps_per_image,
+)
 from models.samplers import sampler_names
 from models.sources import ModelSource, check_hub_available, resolve_model
-
-check_generate = check_txt2img  # until the generation core's own check lands
 
 # Stable Diffusion 1.x defaults, for models that are not built in.
 SD15_DEFAULTS = ModelDefaults(width=512, height=512, steps=25, guidance=7.0, scheduler="euler_a")
@@ -28,21 +37,28 @@ def defaults_for(source: ModelSource) -> ModelDefaults:
 
 __all__ = [
     "BUILTIN_MODELS",
+    "MAX_IMAGE_PIXELS",
     "SD15_DEFAULTS",
+    "ControlParams",
+    "GenerateParams",
+    "HiresParams",
     "InvalidParameter",
+    "LoraParams",
     "ModelDefaults",
     "ModelNotFound",
     "ModelNotInstalled",
     "ModelSource",
     "Txt2ImgParams",
-    "GenerateParams",
+    "batch_key",
     "check_generate",
     "check_hub_available",
-    "decode_image",
-    "decode_mask",
+    "check_mask_matches",
     "extract_loras",
     "check_txt2img",
+    "decode_image",
     "defaults_for",
+    "output_size",
     "resolve_model",
     "sampler_names",
+    "steps_per_image",
 ]
