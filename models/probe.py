@@ -31,6 +31,9 @@ _SD_FAMILY = {
 }
 _VAE_CLASSES = {"AutoencoderKL", "AutoencoderTiny", "ConsistencyDecoderVAE"}
 _VAE_PREFIXES = {"encoder", "decoder", "quant_conv", "post_quant_conv"}
+# kohya (lora_unet_, lora_te1_), peft (lora_A/B), diffusers' older naming (lora.down, lora_linear_layer.down)
+_LORA_PREFIXES = ("lora_unet_", "lora_te")
+_LORA_MARKERS = (".lora_A.", ".lora_B.", ".lora_down.", ".lora_up.", ".lora.down.", ".lora.up.", ".lora_linear_layer.")
 _YOLO_TASKS = {
     b"DetectionModel": "detect",
     b"SegmentationModel": "segment",
@@ -155,9 +158,8 @@ def safetensors_header(path: Path) -> dict[str, object]:
 def classify_tensor_names(names: Iterable[str]) -> tuple[str, str] | None:
     """(kind, reason) for a single-file model from its tensor names, or None when they say nothing known."""
     names = [n for n in names if n != "__metadata__"]
-    if any(n.startswith(("lora_unet_", "lora_te")) or any(m in n for m in (".lora_A.", ".lora_B.", ".lora_down.",
-           ".lora_up.")) for n in names):  # fmt: skip
-        return "lora", "LoRA tensor names (lora_unet_/lora_te or .lora_A./.lora_down.)"
+    if any(n.startswith(_LORA_PREFIXES) or any(m in n for m in _LORA_MARKERS) for n in names):
+        return "lora", "LoRA tensor names (lora_unet_/lora_te or .lora_A./.lora_down./.lora_linear_layer.)"
     if any(n.startswith("control_model.") or "controlnet_" in n for n in names):
         return "controlnet", "ControlNet tensor names (control_model. or controlnet_)"
     if any(n.startswith("model.diffusion_model.") for n in names):
