@@ -10,6 +10,9 @@ from pathlib import Path
 from models.errors import ModelError, ModelNotFound
 
 
+PIPELINE_KINDS = ("sd15", "sd2", "sdxl", "turbo", "pipeline")  # the kinds that make images on their own
+
+
 @dataclass(frozen=True)
 class ModelDefaults:
     width: int

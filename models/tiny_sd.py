@@ -95,16 +95,22 @@ def build_vae(sample_size: int, seed: int = 0) -> AutoencoderKL:
     )
 
 
+# The noise schedule every Stable Diffusion 1.x/2.x/XL model was trained with.
+SD_NOISE_SCHEDULE = {
+    "num_train_timesteps": 1000,
+    "beta_start": 0.00085,
+    "beta_end": 0.012,
+    "beta_schedule": "scaled_linear",
+    "steps_offset": 1,
+}
+
+
 def _sd15_scheduler() -> PNDMScheduler:
     """Stable Diffusion 1.5's own scheduler settings; samplers are made from this config."""
     return PNDMScheduler(
-        num_train_timesteps=1000,
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
+        **SD_NOISE_SCHEDULE,
         skip_prk_steps=True,
         set_alpha_to_one=False,
-        steps_offset=1,
     )
 
 

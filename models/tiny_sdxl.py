@@ -11,7 +11,14 @@ import torch
 from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
-from models.tiny_sd import BOS_TOKEN, EOS_TOKEN, TOKENIZER_MAX_LENGTH, build_tokenizer, build_vae
+from models.tiny_sd import (
+    BOS_TOKEN,
+    EOS_TOKEN,
+    SD_NOISE_SCHEDULE,
+    TOKENIZER_MAX_LENGTH,
+    build_tokenizer,
+    build_vae,
+)
 
 _TEXT_HIDDEN_SIZE = 32
 _PROJECTION_DIM = 32
@@ -64,11 +71,7 @@ def _build_unet(sample_size: int) -> UNet2DConditionModel:
 def _sdxl_scheduler() -> EulerDiscreteScheduler:
     """Stable Diffusion XL base 1.0's own scheduler settings."""
     return EulerDiscreteScheduler(
-        num_train_timesteps=1000,
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        steps_offset=1,
+        **SD_NOISE_SCHEDULE,
         timestep_spacing="leading",
         interpolation_type="linear",
         prediction_type="epsilon",
