@@ -19,6 +19,7 @@ from typing import Any
 
 from models.errors import InvalidParameter, ModelError
 from models.params import LoraParams
+from models.probe import weights_file_of
 
 log = logging.getLogger(__name__)
 MAX_LOADED_ADAPTERS = 8
@@ -41,7 +42,15 @@ def loaded_adapters(pipe: Any) -> set[str]:
 
 
 def _check_file(lora: LoraParams) -> Path:
+    """The LoRA's weights file: lora.path itself, or the one .safetensors file of a LoRA folder."""
     path = Path(lora.path)
+    if path.is_dir():
+        weights = weights_file_of(path)
+        if weights is None:
+            raise ModelError(
+                f"LoRA '{lora.name}': folder {path} holds no single .safetensors file; point at the LoRA file itself"
+            )
+        path = weights
     if not path.is_file():
         raise ModelError(
             f"LoRA '{lora.name}': file {path} does not exist; check the name or path, or add it with "
