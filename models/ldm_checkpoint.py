@@ -1,7 +1,7 @@
-"""Writing a diffusers Stable Diffusion 1.x folder as one original-layout (LDM) checkpoint file.
+"""Writing a diffusers Stable Diffusion 1.x or XL folder as one original-layout (LDM / SGM) checkpoint file.
 
-This is the layout model sites share (`model.diffusion_model.*`, `first_stage_model.*`,
-`cond_stage_model.transformer.*`), the inverse of what diffusers' from_single_file reads; it
+This is the layout model sites share (`model.diffusion_model.*`, `first_stage_model.*`, and
+`cond_stage_model.transformer.*` for SD 1.x or `conditioner.embedders.{0,1}.*` for SDXL), the inverse of what diffusers' from_single_file reads; it
 follows diffusers' scripts/convert_diffusers_to_original_stable_diffusion.py, with the block
 indices worked out from the UNet's config instead of SD 1.5's fixed sizes, so the tiny built-in
 models convert too. Used to test single-file loading and to hand tiny models to tools that want one file.
@@ -30,6 +30,21 @@ _UNET_TOP = {
     "conv_norm_out": "out.0",
     "conv_out": "out.2",
 }
+_OPEN_CLIP_TOP = {
+    "text_model.embeddings.position_embedding.weight": "positional_embedding",
+    "text_model.embeddings.token_embedding.weight": "token_embedding.weight",
+    "text_model.final_layer_norm.weight": "ln_final.weight",
+    "text_model.final_layer_norm.bias": "ln_final.bias",
+    "text_projection.weight": "text_projection",  # stored transposed
+}
+_OPEN_CLIP_RENAMES = (
+    ("text_model.encoder.layers.", "resblocks."),
+    ("layer_norm1", "ln_1"),
+    ("layer_norm2", "ln_2"),
+    (".fc1.", ".c_fc."),
+    (".fc2.", ".c_proj."),
+    (".self_attn", ".attn"),
+)
 _VAE_ATTENTION_RENAMES = {"group_norm": "norm", "to_q": "q", "to_k": "k", "to_v": "v", "to_out.0": "proj_out"}
 
 
@@ -135,17 +150,55 @@ def vae_to_ldm(weights: dict[str, torch.Tensor], config: dict[str, object]) -> d
     return out
 
 
-def text_encoder_to_ldm(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    prefix = "cond_stage_model.transformer."
+def text_encoder_to_ldm(weights: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """A transformers CLIP text encoder under prefix, as SD 1.x (and SDXL's first encoder) store it."""
     return {prefix + (k if k.startswith("text_model.") else f"text_model.{k}"): v for k, v in weights.items()}
+
+
+def _open_clip_name(key: str) -> str:
+    for ours, theirs in _OPEN_CLIP_RENAMES:
+        key = key.replace(ours, theirs)
+    return key
+
+
+def open_clip_to_ldm(weights: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """A CLIPTextModelWithProjection in OpenCLIP's layout (SDXL's second encoder): q, k and v in one in_proj."""
+    weights = {(k if k.startswith(("text_model.", "text_projection")) else f"text_model.{k}"): v
+               for k, v in weights.items()}  # fmt: skip
+    out = {}
+    for key, tensor in weights.items():
+        if key in _OPEN_CLIP_TOP:
+            out[prefix + _OPEN_CLIP_TOP[key]] = tensor.T if key == "text_projection.weight" else tensor
+        elif ".self_attn.k_proj." in key or ".self_attn.v_proj." in key:
+            continue  # joined into in_proj with q below
+        elif ".self_attn.q_proj." in key:
+            layer, _, param = key.rpartition(".q_proj.")
+            parts = [weights[f"{layer}.{name}_proj.{param}"] for name in ("q", "k", "v")]
+            out[f"{prefix}transformer.{_open_clip_name(layer)}.in_proj_{param}"] = torch.cat(parts, dim=0)
+        else:
+            out[f"{prefix}transformer.{_open_clip_name(key)}"] = tensor
+    return out
+
+
+def _with_vae_and_unet(folder: Path) -> dict[str, torch.Tensor]:
+    state = unet_to_ldm(_read_weights(folder / "unet"), _config(folder / "unet"))
+    vae = vae_to_ldm(_read_weights(folder / "vae"), _config(folder / "vae"))
+    state.update({f"first_stage_model.{k}": v for k, v in vae.items()})
+    return state
 
 
 def sd_folder_to_ldm(folder: Path) -> dict[str, torch.Tensor]:
     """Every weight of a diffusers Stable Diffusion 1.x folder, in the original single-file layout."""
-    state = unet_to_ldm(_read_weights(folder / "unet"), _config(folder / "unet"))
-    vae = vae_to_ldm(_read_weights(folder / "vae"), _config(folder / "vae"))
-    state.update({f"first_stage_model.{k}": v for k, v in vae.items()})
-    state.update(text_encoder_to_ldm(_read_weights(folder / "text_encoder")))
+    state = _with_vae_and_unet(folder)
+    state.update(text_encoder_to_ldm(_read_weights(folder / "text_encoder"), "cond_stage_model.transformer."))
+    return state
+
+
+def sdxl_folder_to_ldm(folder: Path) -> dict[str, torch.Tensor]:
+    """Every weight of a diffusers Stable Diffusion XL folder, in the original (SGM) single-file layout."""
+    state = _with_vae_and_unet(folder)
+    state.update(text_encoder_to_ldm(_read_weights(folder / "text_encoder"), "conditioner.embedders.0.transformer."))
+    state.update(open_clip_to_ldm(_read_weights(folder / "text_encoder_2"), "conditioner.embedders.1.model."))
     return state
 
 

@@ -23,7 +23,7 @@ from models.errors import ModelError
 from models.probe import classify_tensor_names, safetensors_header
 
 _UNET_INPUT = "model.diffusion_model.input_blocks.0.0.weight"
-_PIPELINES: dict[tuple[bool, bool], type[DiffusionPipeline]] = {
+_PIPELINES: dict[tuple[bool, bool], type] = {
     (False, False): StableDiffusionPipeline,
     (False, True): StableDiffusionInpaintPipeline,
     (True, False): StableDiffusionXLPipeline,
@@ -52,7 +52,7 @@ def _names_and_input_channels(path: Path) -> tuple[list[str], int | None]:
     return list(checkpoint), (int(tensor.shape[1]) if isinstance(tensor, torch.Tensor) else None)
 
 
-def single_file_pipeline_class(path: Path) -> type[DiffusionPipeline]:
+def single_file_pipeline_class(path: Path) -> type:
     """StableDiffusion[XL][Inpaint]Pipeline, from the checkpoint's tensor names and UNet input channels."""
     names, in_channels = _names_and_input_channels(path)
     found = classify_tensor_names(names)

@@ -7,6 +7,7 @@ projections and the text encoders' self-attention, saved with the pipeline's sav
 
 import inspect
 from pathlib import Path
+from typing import Any
 
 import torch
 from diffusers import DiffusionPipeline
@@ -19,7 +20,7 @@ TEXT_ENCODER_TARGETS = ["q_proj", "k_proj", "v_proj", "out_proj"]
 _TEXT_ENCODERS = ("text_encoder", "text_encoder_2")
 
 
-def _random_lora(model: torch.nn.Module, targets: list[str], rank: int, strength: float) -> dict[str, torch.Tensor]:
+def _random_lora(model: Any, targets: list[str], rank: int, strength: float) -> dict[str, torch.Tensor]:
     """Add a LoRA adapter to model with random (not zero) up-projections; its state dict in diffusers naming."""
     model.add_adapter(LoraConfig(r=rank, lora_alpha=rank, target_modules=targets, init_lora_weights=False))
     with torch.no_grad():

@@ -20,15 +20,17 @@ from models.tiny_sd import (
     build_vae,
 )
 
+# Two different widths, as in SDXL (768 and 1280): diffusers' single-file loader tells the encoders apart by them.
 _TEXT_HIDDEN_SIZE = 32
-_PROJECTION_DIM = 32
+_TEXT_2_HIDDEN_SIZE = 64
+_PROJECTION_DIM = _TEXT_2_HIDDEN_SIZE
 _TIME_EMBED_DIM = 8  # per micro-conditioning number; SDXL passes 6 (original size, crop, target size)
 
 
-def _text_config(vocab: dict[str, int], **extra: int) -> CLIPTextConfig:
+def _text_config(vocab: dict[str, int], hidden_size: int, projection_dim: int = 512) -> CLIPTextConfig:
     return CLIPTextConfig(
         vocab_size=len(vocab),
-        hidden_size=_TEXT_HIDDEN_SIZE,
+        hidden_size=hidden_size,
         intermediate_size=64,
         num_hidden_layers=2,
         num_attention_heads=4,
@@ -36,15 +38,15 @@ def _text_config(vocab: dict[str, int], **extra: int) -> CLIPTextConfig:
         bos_token_id=vocab[BOS_TOKEN],
         eos_token_id=vocab[EOS_TOKEN],
         pad_token_id=vocab[EOS_TOKEN],
-        **extra,
+        projection_dim=projection_dim,  # used only by CLIPTextModelWithProjection
     )
 
 
 def _build_text_encoders(vocab: dict[str, int]) -> tuple[CLIPTextModel, CLIPTextModelWithProjection]:
     torch.manual_seed(0)
-    first = CLIPTextModel(_text_config(vocab))
+    first = CLIPTextModel(_text_config(vocab, _TEXT_HIDDEN_SIZE))
     torch.manual_seed(1)
-    second = CLIPTextModelWithProjection(_text_config(vocab, projection_dim=_PROJECTION_DIM))
+    second = CLIPTextModelWithProjection(_text_config(vocab, _TEXT_2_HIDDEN_SIZE, projection_dim=_PROJECTION_DIM))
     return first, second
 
 
@@ -63,7 +65,7 @@ def _build_unet(sample_size: int) -> UNet2DConditionModel:
         addition_embed_type="text_time",
         addition_time_embed_dim=_TIME_EMBED_DIM,
         projection_class_embeddings_input_dim=_PROJECTION_DIM + 6 * _TIME_EMBED_DIM,
-        cross_attention_dim=2 * _TEXT_HIDDEN_SIZE,
+        cross_attention_dim=_TEXT_HIDDEN_SIZE + _TEXT_2_HIDDEN_SIZE,
         norm_num_groups=8,
     )
 

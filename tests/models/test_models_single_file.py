@@ -11,8 +11,8 @@ from safetensors.torch import save_file
 
 from models.diffusion import load_pipeline, resolve_model
 from models.errors import ModelError
-from models.ldm_checkpoint import save_checkpoint, sd_folder_to_ldm
-from models.probe import probe
+from models.ldm_checkpoint import save_checkpoint, sd_folder_to_ldm, sdxl_folder_to_ldm
+from models.probe import probe, safetensors_header
 from models.single_file import single_file_pipeline_class
 from tests.models.images import render
 
@@ -50,6 +50,17 @@ def test_single_file_generates_what_the_folder_does(
     pipe = load_pipeline(source, tiny_sd_dir.parent, CPU)
     assert type(pipe) is StableDiffusionPipeline
     np.testing.assert_allclose(render(pipe), render(tiny_pipe), atol=1)
+
+
+def test_sdxl_single_file_generates_what_the_folder_does(tiny_sdxl_dir: Path, tmp_path: Path) -> None:
+    path = save_checkpoint(sdxl_folder_to_ldm(tiny_sdxl_dir), tmp_path / "tiny-sdxl.safetensors")
+    assert "conditioner.embedders.1.model.transformer.resblocks.0.attn.in_proj_weight" in safetensors_header(path)
+    assert probe(path).kind == "sdxl"
+    models_dir = tiny_sdxl_dir.parent
+    single = load_pipeline(replace(resolve_model(str(path), models_dir), config=str(tiny_sdxl_dir)), models_dir, CPU)
+    folder = load_pipeline(resolve_model("tiny-sdxl", models_dir), models_dir, CPU)
+    assert type(single) is StableDiffusionXLPipeline
+    np.testing.assert_allclose(render(single), render(folder), atol=1)
 
 
 def test_inpainting_checkpoint_gets_the_inpainting_pipeline(
