@@ -12,6 +12,7 @@ from models.diffusion import load_pipeline, resolve_model
 from models.errors import InvalidParameter, ModelError
 from models.lora import applied_loras, loaded_adapters
 from models.params import LoraParams
+from models.probe import probe, safetensors_header
 from models.tiny_lora import build_tiny_lora
 from tests.models.images import mean_difference, render
 
@@ -121,3 +122,29 @@ def test_loras_are_switched_off_when_the_job_fails(pipe: DiffusionPipeline, sd_l
         with applied_loras(pipe, [LoraParams("style", str(sd_lora), 1.0)]):
             raise RuntimeError("job failed")
     assert np.array_equal(render(pipe), plain)
+
+
+def test_kohya_named_lora_gives_what_the_same_diffusers_lora_gives(
+    pipe: DiffusionPipeline, sd_lora: Path, lora_dir: Path, tiny_sd_dir: Path
+) -> None:
+    kohya = build_tiny_lora(lora_dir / "sd-lora-kohya.safetensors", tiny_sd_dir, seed=1, layout="kohya")
+    assert any(name.startswith("lora_te_text_model_encoder") for name in safetensors_header(kohya))
+    assert probe(kohya).kind == "lora"
+    plain = render(pipe)
+    with applied_loras(pipe, [LoraParams("diffusers", str(sd_lora), 1.0)]):
+        from_diffusers = render(pipe)
+    with applied_loras(pipe, [LoraParams("kohya", str(kohya), 1.0)]):
+        from_kohya = render(pipe)
+    assert mean_difference(from_kohya, plain) > 2.0
+    np.testing.assert_allclose(from_kohya, from_diffusers, atol=1)
+
+
+def test_text_encoder_part_of_a_lora_counts(
+    pipe: DiffusionPipeline, sd_lora: Path, lora_dir: Path, tiny_sd_dir: Path
+) -> None:
+    unet_only = build_tiny_lora(lora_dir / "sd-lora-unet-only.safetensors", tiny_sd_dir, seed=1, text_encoder=False)
+    with applied_loras(pipe, [LoraParams("both", str(sd_lora), 1.0)]):
+        both = render(pipe)
+    with applied_loras(pipe, [LoraParams("unet", str(unet_only), 1.0)]):
+        unet = render(pipe)
+    assert mean_difference(both, unet) > 1.0  # same UNet weights (same seed): the text encoder's LoRA made the rest
