@@ -1,25 +1,25 @@
-"""Everything that conditions a job beyond its prompt, applied around one pipeline call: VAE, LoRAs, ControlNets.
+"""Everything that conditions a job beyond its prompt, applied around its pipeline calls: VAE, LoRAs, ControlNets.
 
-How generate() uses it, for every image of a job (or once per job around all of them):
+How the worker uses it with the generation core (models.generate):
 
-    with conditioned(pipe, params, models_dir) as (pipeline, extra):
-        if not extra:                       # no ControlNet: pipeline is the base pipe
-            pipeline = derive_for_mode(pipeline, params.mode)  # img2img / inpaint via from_pipe, INSIDE the block
-        use_sampler(pipeline, params.scheduler)
-        pipeline(prompt=..., image=init, mask_image=mask, strength=..., **extra, ...)
+    with cache.use(source) as (base, _load_ms), conditioned(base, params, models_dir) as (pipe, extra):
+        images = generate(pipe, params, on_step, should_cancel, on_preview, extra_kwargs=extra)
 
-- Derive the img2img/inpaint pipeline inside the block, from the pipeline it yields: the VAE
-  override is swapped into the base pipe, and from_pipe shares the base pipe's modules as they are
-  at that moment. (LoRA adapters live in the shared UNet and text encoders, so they are seen by any
-  pipeline derived from the base pipe.)
-- With ControlNets the yielded pipeline already is the ControlNet pipeline for params.mode
-  (StableDiffusion[XL]ControlNet[Img2Img|Inpaint]Pipeline); do not derive another. `extra` then holds
-  the control images and controlnet_conditioning_scale: for txt2img under `image`, for img2img and
-  inpaint under `control_image` (`image` stays the init image).
-- Everything is undone when the block ends (also on errors and cancellation): the model's own VAE
-  is back and every LoRA is switched off, so the next plain job gives the plain result bit for bit.
-- Errors: ModelError (a LoRA/VAE/ControlNet that cannot be loaded or does not fit the model) and
-  InvalidParameter(field="loras"|"controlnets"|"vae"), each with a sentence to act on.
+- Without ControlNets, `pipe` is the base pipe itself and `extra` is {}: generate() derives the
+  img2img / inpaint pipeline from it as it does for any job (pipeline_for passes a swapped VAE on).
+- With ControlNets, `pipe` is already the ControlNet pipeline for params.mode
+  (StableDiffusion[XL]ControlNet[Img2Img|Inpaint]Pipeline, made with from_pipe: every weight shared,
+  the model's own scheduler), and `extra` holds the control maps at params.width x params.height
+  plus controlnet_conditioning_scale; the maps go under `image` for txt2img and under
+  `control_image` for img2img / inpaint, where `image` is the init image. A pass in another mode or
+  at another size (hires fix's img2img pass) takes controlnet.control_kwargs_for(extra, "img2img",
+  width, height) instead of extra, and AutoPipelineForImage2Image.from_pipe(pipe) as its pipeline.
+- LoRA adapters live in the UNet and text encoders that every derived pipeline shares, so they act
+  in every pass. Batch only jobs with the same VAE, LoRAs (and weights) and ControlNets together.
+- Everything is undone when the block ends, on errors and cancellation too: the model's own VAE is
+  back and every LoRA is switched off, so the next plain job gives the plain result bit for bit.
+- Errors: ModelError (a LoRA, VAE or ControlNet that is missing, unreadable or made for another model
+  family) and InvalidParameter(field="loras" | "controlnets"), each with a sentence to act on.
 """
 
 from collections.abc import Iterator

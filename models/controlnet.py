@@ -4,7 +4,7 @@ from_pipe shares every component of the base pipeline (nothing is reloaded or co
 ControlNet models themselves are loaded, once, and kept in a small cache.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,9 +19,11 @@ from diffusers import (
     StableDiffusionXLControlNetInpaintPipeline,
     StableDiffusionXLControlNetPipeline,
 )
+from PIL import Image
 
 from models.builtin import BUILTIN_MODELS, ensure_builtin
 from models.errors import InvalidParameter, ModelError
+from models.loading import loaded_scheduler
 from models.lru import LoadedLRU
 from models.params import ControlParams
 from models.preprocess import control_image
@@ -37,6 +39,8 @@ _PIPELINES: dict[tuple[bool, str], type] = {
     (True, "img2img"): StableDiffusionXLControlNetImg2ImgPipeline,
     (True, "inpaint"): StableDiffusionXLControlNetInpaintPipeline,
 }
+# The call argument that takes the control map: in img2img and inpaint pipelines `image` is the init image.
+CONTROL_ARGUMENT = {"txt2img": "image", "img2img": "control_image", "inpaint": "control_image"}
 _cache: LoadedLRU[ControlNetModel] = LoadedLRU(capacity=4)
 
 
@@ -132,10 +136,28 @@ def controlled(
         for c in controlnets
     ]
     single = len(nets) == 1
-    derived = cls.from_pipe(pipe, controlnet=nets[0] if single else nets)
+    # The model's own scheduler, not the sampler the last job left on pipe: samplers are made from its config.
+    derived = cls.from_pipe(pipe, controlnet=nets[0] if single else nets, scheduler=loaded_scheduler(pipe))
     derived.set_progress_bar_config(disable=True)
     kwargs = {
-        "image" if mode == "txt2img" else "control_image": images[0] if single else images,
+        CONTROL_ARGUMENT[mode]: images[0] if single else images,
         "controlnet_conditioning_scale": controlnets[0].scale if single else [c.scale for c in controlnets],
     }
     yield derived, kwargs
+
+
+def control_kwargs_for(extra: Mapping[str, Any], mode: str, width: int, height: int) -> dict[str, Any]:
+    """ControlNet call kwargs for another pass (hires fix's img2img pass at its larger size, say).
+
+    The control maps are resized to width x height and move to the argument that mode's ControlNet
+    pipeline takes (diffusers' ControlNet img2img takes its size from the control map, so it must match).
+    """
+    maps = [extra[key] for key in set(CONTROL_ARGUMENT.values()) if key in extra]
+    if not maps:
+        return dict(extra)
+    rest = {k: v for k, v in extra.items() if k not in CONTROL_ARGUMENT.values()}
+    images = maps[0]
+    resized = [
+        m.resize((width, height), Image.Resampling.BILINEAR) for m in (images if isinstance(images, list) else [images])
+    ]
+    return {**rest, CONTROL_ARGUMENT[mode]: resized if isinstance(images, list) else resized[0]}

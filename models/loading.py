@@ -15,12 +15,14 @@ import gc
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import diffusers
 import torch
 from diffusers import AutoPipelineForText2Image, DiffusionPipeline
 
@@ -110,7 +112,19 @@ def load_pipeline(source: ModelSource, models_dir: Path, device: torch.device) -
             f"could not load model '{source.name}' ({source.kind} {source.location}): {exc}; {advice}"
         ) from exc
     pipe.set_progress_bar_config(disable=True)
+    _loaded_scheduler_configs[pipe] = pipe.scheduler.config
     return pipe.to(device)
+
+
+# Each loaded pipeline's scheduler config as it came from the model's files, before any sampler replaced it.
+_loaded_scheduler_configs: "weakref.WeakKeyDictionary[DiffusionPipeline, Any]" = weakref.WeakKeyDictionary()
+
+
+def loaded_scheduler(pipe: DiffusionPipeline) -> Any:
+    """A fresh scheduler as the model's files configure it, whatever sampler jobs have given pipe since."""
+    config = _loaded_scheduler_configs.get(pipe, pipe.scheduler.config)
+    cls = getattr(diffusers, str(config.get("_class_name", "")), None) or type(pipe.scheduler)
+    return cls.from_config(config)
 
 
 def pipeline_memory_bytes(pipe: DiffusionPipeline) -> int:

@@ -158,3 +158,36 @@ def test_unreadable_control_image(pipe: DiffusionPipeline, models_dir: Path, tmp
 def test_the_builtin_controlnet_is_not_a_model_to_run(models_dir: Path) -> None:
     with pytest.raises(ModelError, match="is a controlnet, not a model that makes images"):
         load_pipeline(resolve_model("tiny-controlnet", models_dir), models_dir, CPU)
+
+
+def test_the_controlnet_pipeline_starts_from_the_models_own_scheduler(
+    pipe: DiffusionPipeline, models_dir: Path, images: tuple[Path, Path]
+) -> None:
+    from models.samplers import make_scheduler
+
+    loaded = dict(pipe.scheduler.config)
+    pipe.scheduler = make_scheduler("dpmpp_2m_karras", pipe.scheduler.config)  # what an earlier job leaves behind
+    try:
+        with controlled(pipe, [_canny(images[0])], "txt2img", 64, 64, models_dir) as (derived, _extra):
+            assert type(derived.scheduler).__name__ == loaded["_class_name"]
+            assert dict(derived.scheduler.config) == loaded
+    finally:
+        pipe.scheduler = make_scheduler("pndm", loaded)
+
+
+def test_a_second_img2img_pass_takes_the_control_map_as_control_image(
+    pipe: DiffusionPipeline, models_dir: Path, images: tuple[Path, Path]
+) -> None:
+    from diffusers import AutoPipelineForImage2Image
+
+    from models.controlnet import control_kwargs_for
+
+    with controlled(pipe, [_canny(images[0])], "txt2img", 64, 64, models_dir) as (derived, extra):
+        first = Image.fromarray(render(derived, **extra).astype(np.uint8)).resize((96, 96))
+        second_pass = AutoPipelineForImage2Image.from_pipe(derived)
+        assert type(second_pass) is StableDiffusionControlNetImg2ImgPipeline
+        kwargs = control_kwargs_for(extra, "img2img", 96, 96)
+        assert set(kwargs) == {"control_image", "controlnet_conditioning_scale"}
+        assert kwargs["control_image"].size == (96, 96)
+        upscaled = render(second_pass, size=None, image=first, strength=0.5, **kwargs)
+    assert upscaled.shape == (96, 96, 3)
