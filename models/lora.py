@@ -10,12 +10,15 @@ bit what it gave before any LoRA was loaded.
 
 import hashlib
 import logging
+import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from transformers.utils import logging as transformers_logging
 
 from models.errors import InvalidParameter, ModelError
 from models.params import LoraParams
@@ -80,7 +83,8 @@ def _load(pipe: Any, lora: LoraParams, path: Path, name: str) -> None:
     if not hasattr(pipe, "load_lora_weights"):
         raise ModelError(f"LoRA '{lora.name}': {type(pipe).__name__} models cannot take LoRAs")
     try:
-        pipe.load_lora_weights(str(path), adapter_name=name)
+        with _quiet_adapter_loading():
+            pipe.load_lora_weights(str(path), adapter_name=name)
     except (ValueError, RuntimeError, KeyError, OSError, TypeError) as exc:
         if name in loaded_adapters(pipe):
             pipe.delete_adapters(name)
@@ -94,6 +98,25 @@ def _load(pipe: Any, lora: LoraParams, path: Path, name: str) -> None:
             "model family (SD 1.x, SD 2.x or SDXL), or is not a LoRA"
         )
     log.info("loaded LoRA %s from %s as adapter %s", lora.name, path, name)
+
+
+@contextmanager
+def _quiet_adapter_loading() -> Iterator[None]:
+    """Silence what peft and transformers say on every correct adapter load.
+
+    peft warns that a model already has adapters (that is the point), and transformers reports an
+    adapter's own weights as "MISSING" from the text encoder's checkpoint while it loads them.
+    Failures still raise.
+    """
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Already found a `peft_config` attribute")
+            warnings.filterwarnings("ignore", message="Adapter .* was active which is now deleted")
+            yield
+    finally:
+        transformers_logging.set_verbosity(verbosity)
 
 
 def _first_line(exc: BaseException) -> str:
