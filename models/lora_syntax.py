@@ -10,7 +10,7 @@ import re
 
 from models.errors import InvalidParameter
 
-MAX_LORA_WEIGHT = 10.0
+MAX_LORA_WEIGHT = 4.0  # as models.params allows for a job's LoRA weights
 _TAG = re.compile(r"<lora:([^<>]*)>", re.IGNORECASE)
 _UNCLOSED = re.compile(r"<lora:[^>]*$", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t]{2,}")

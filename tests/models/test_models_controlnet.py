@@ -191,3 +191,14 @@ def test_a_second_img2img_pass_takes_the_control_map_as_control_image(
         assert kwargs["control_image"].size == (96, 96)
         upscaled = render(second_pass, size=None, image=first, strength=0.5, **kwargs)
     assert upscaled.shape == (96, 96, 3)
+
+
+def test_tiny_controlnet_builds_byte_identical(models_dir: Path, tmp_path: Path) -> None:
+    from models.builtin import BUILTIN_MODELS, ensure_builtin
+
+    first = ensure_builtin("tiny-controlnet", models_dir)
+    again = ensure_builtin("tiny-controlnet", tmp_path)
+    assert BUILTIN_MODELS["tiny-controlnet"].is_complete(first)
+    files = sorted(p.name for p in first.iterdir())
+    assert files == ["config.json", "diffusion_pytorch_model.safetensors"]
+    assert all((first / name).read_bytes() == (again / name).read_bytes() for name in files)
