@@ -9,7 +9,6 @@ from pathlib import Path
 
 from models.errors import ModelError, ModelNotFound
 
-
 PIPELINE_KINDS = ("sd15", "sd2", "sdxl", "turbo", "pipeline")  # the kinds that make images on their own
 
 
