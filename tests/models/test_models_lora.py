@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from diffusers import DiffusionPipeline
+from safetensors.torch import save_file
 
 from models import lora as lora_module
 from models.diffusion import load_pipeline, resolve_model
@@ -148,3 +149,21 @@ def test_text_encoder_part_of_a_lora_counts(
     with applied_loras(pipe, [LoraParams("unet", str(unet_only), 1.0)]):
         unet = render(pipe)
     assert mean_difference(both, unet) > 1.0  # same UNet weights (same seed): the text encoder's LoRA made the rest
+
+
+def test_a_lora_naming_layers_the_model_does_not_have_is_refused(pipe: DiffusionPipeline, tmp_path: Path) -> None:
+    stray = tmp_path / "stray.safetensors"
+    save_file({"lora_unet_no_such_block_to_q.lora_down.weight": torch.zeros(4, 32),
+               "lora_unet_no_such_block_to_q.lora_up.weight": torch.zeros(32, 4),
+               "lora_unet_no_such_block_to_q.alpha": torch.tensor(4.0)}, stray)  # fmt: skip
+    with pytest.raises(ModelError, match="LoRA 'stray' .* does not fit this model"):
+        with applied_loras(pipe, [LoraParams("stray", str(stray), 1.0)]):
+            pass
+    assert lora_module.adapter_name(stray) not in loaded_adapters(pipe)
+
+
+def test_a_checkpoint_that_is_not_a_lora_is_refused(pipe: DiffusionPipeline, tiny_sd_dir: Path) -> None:
+    vae_weights = tiny_sd_dir / "vae" / "diffusion_pytorch_model.safetensors"
+    with pytest.raises(ModelError, match="LoRA 'vae'"):
+        with applied_loras(pipe, [LoraParams("vae", str(vae_weights), 1.0)]):
+            pass
