@@ -20,9 +20,9 @@ from typing import Any
 
 from transformers.utils import logging as transformers_logging
 
-from models.errors import InvalidParameter, ModelError
+from models.errors import InvalidParameter, ModelError, UnknownModelLayout
 from models.params import LoraParams
-from models.probe import weights_file_of
+from models.probe import classify_tensor_names, safetensors_header, weights_file_of
 
 log = logging.getLogger(__name__)
 MAX_LOADED_ADAPTERS = 8
@@ -61,6 +61,13 @@ def _check_file(lora: LoraParams) -> Path:
         )
     if path.suffix.lower() != ".safetensors":
         raise ModelError(f"LoRA '{lora.name}': {path} is not a .safetensors file; LoRAs are loaded from .safetensors")
+    try:
+        found = classify_tensor_names(safetensors_header(path))
+    except UnknownModelLayout as exc:
+        raise ModelError(f"LoRA '{lora.name}': {exc}; the file is damaged or not a LoRA") from exc
+    kind = found[0] if found else "lora"  # names probe does not know: diffusers reads more LoRA dialects
+    if kind != "lora":
+        raise ModelError(f"LoRA '{lora.name}': {path} is a {kind} model, not a LoRA; give a LoRA file")
     return path
 
 
