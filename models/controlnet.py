@@ -4,6 +4,8 @@ from_pipe shares every component of the base pipeline (nothing is reloaded or co
 ControlNet models themselves are loaded, once, and kept in a small cache.
 """
 
+import json
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,28 +63,39 @@ def controlnet_location(model: str, models_dir: Path) -> Path:
     return path
 
 
-def _read(path: Path) -> ControlNetModel:
+def _read(path: Path, unet: Any) -> ControlNetModel:
+    """A ControlNet folder, or a single file read with the config of a ControlNet made from unet.
+
+    ControlNets copy their base UNet's encoder, so a checkpoint for this model family has the
+    architecture ControlNetModel.from_unet gives; that config is built on the meta device (no
+    memory) and nothing is fetched from the hub.
+    """
     if path.is_dir():
         return ControlNetModel.from_pretrained(path)
-    return ControlNetModel.from_single_file(str(path))
+    with torch.device("meta"):
+        shaped = ControlNetModel.from_unet(unet, load_weights_from_unet=False)
+    with tempfile.TemporaryDirectory(prefix="controlnet-config-") as config:
+        shaped.save_config(config)
+        return ControlNetModel.from_single_file(str(path), config=config)
 
 
-def load_controlnet(model: str, models_dir: Path, device: torch.device, dtype: torch.dtype) -> ControlNetModel:
-    """The ControlNet named by `model` on device; the last few loaded are kept."""
+def load_controlnet(model: str, models_dir: Path, unet: Any) -> ControlNetModel:
+    """The ControlNet named by `model`, for unet's model and on unet's device and dtype; the last few are kept."""
     path = controlnet_location(model, models_dir)
-    key = (str(path.resolve()), path.stat().st_mtime_ns, str(device), str(dtype))
-    return _cache.get_or_load(key, lambda: _load(model, path, device, dtype))
+    shape = "" if path.is_dir() else json.dumps(dict(unet.config), sort_keys=True, default=str)
+    key = (str(path.resolve()), path.stat().st_mtime_ns, str(unet.device), str(unet.dtype), shape)
+    return _cache.get_or_load(key, lambda: _load(model, path, unet))
 
 
-def _load(model: str, path: Path, device: torch.device, dtype: torch.dtype) -> ControlNetModel:
+def _load(model: str, path: Path, unet: Any) -> ControlNetModel:
     try:
-        net = _read(path)
+        net = _read(path, unet)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise ModelError(
             f"could not load ControlNet '{model}' from {path}: {exc}; check that it is a diffusers ControlNet "
-            "folder (config.json and weights) or a ControlNet checkpoint"
+            "folder (config.json and weights) or a ControlNet checkpoint for this model's family"
         ) from exc
-    return net.to(device=device, dtype=dtype).eval()
+    return net.to(device=unet.device, dtype=unet.dtype).eval()
 
 
 def _check_fits(name: str, net: ControlNetModel, unet: Any) -> None:
@@ -128,7 +141,7 @@ def controlled(
     cls = pipeline_class(pipe, mode)
     for control in controlnets:
         _check_scale(control)
-    nets = [load_controlnet(c.model, models_dir, pipe.unet.device, pipe.unet.dtype) for c in controlnets]
+    nets = [load_controlnet(c.model, models_dir, pipe.unet) for c in controlnets]
     for control, net in zip(controlnets, nets, strict=True):
         _check_fits(control.model, net, pipe.unet)
     images = [

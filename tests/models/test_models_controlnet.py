@@ -202,3 +202,22 @@ def test_tiny_controlnet_builds_byte_identical(models_dir: Path, tmp_path: Path)
     files = sorted(p.name for p in first.iterdir())
     assert files == ["config.json", "diffusion_pytorch_model.safetensors"]
     assert all((first / name).read_bytes() == (again / name).read_bytes() for name in files)
+
+
+def test_a_single_file_controlnet_loads_offline_and_steers_like_its_folder(
+    pipe: DiffusionPipeline, models_dir: Path, images: tuple[Path, Path], tmp_path: Path
+) -> None:
+    import shutil
+
+    from models.builtin import ensure_builtin
+    from models.probe import probe
+
+    single = shutil.copy(ensure_builtin("tiny-controlnet", models_dir) / "diffusion_pytorch_model.safetensors",
+                         tmp_path / "tiny-canny.safetensors")  # fmt: skip
+    assert probe(Path(single)).kind == "controlnet"
+    outputs = []
+    for model in ("tiny-controlnet", str(single)):
+        control = ControlParams(model=model, image=str(images[0]), preprocessor="canny", scale=1.0)
+        with controlled(pipe, [control], "txt2img", 64, 64, models_dir) as (derived, extra):
+            outputs.append(render(derived, **extra))
+    np.testing.assert_allclose(outputs[1], outputs[0], atol=1)
