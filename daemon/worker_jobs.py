@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from imagine import types as t
@@ -22,6 +23,7 @@ def worker_job(record: JobRecord, config: Config, inputs: Inputs) -> Message:
     message: dict[str, Any] = {
         "job_id": job.id,
         "model": spec.model,
+        "model_config": model_config(spec.model, config.model_store),
         # the recipe embedded in each PNG: everything that shapes the pixels, not the request's bookkeeping
         "spec_json": json.dumps(t.to_jsonable(dataclasses.replace(spec, request_id="")), sort_keys=True),
         "output_dir": str(config.outputs_dir / time.strftime("%Y-%m-%d", time.localtime(job.created_at))),
@@ -36,9 +38,24 @@ def worker_job(record: JobRecord, config: Config, inputs: Inputs) -> Message:
     return message | {"kind": spec.kind, "params": fields, "run_dir": str(config.runs_dir / job.id)}
 
 
+def model_config(model: str, models_dir: Path) -> str:
+    """The config folder (or built-in name) registered with a single-file model the job names, else ""."""
+    from daemon.model_registry import registered
+
+    for entry in registered(models_dir).values():
+        if model in (entry.name, entry.location):
+            return entry.config
+    return ""
+
+
 def batch_key(spec: t.JobSpec) -> tuple[Any, ...] | None:
-    """Jobs with equal keys can run as one pipeline call; None for a job that always runs alone."""
+    """Jobs with equal keys can run as one pipeline call; None for a job that always runs alone.
+
+    The daemon's side of models.params.batch_key: the same fields, read from the recorded spec
+    (prompts, seeds, counts and previews may differ within a batch).
+    """
     task = spec.task
-    if type(task) is not t.Txt2Img or task.hires is not None or task.controlnets:
+    if type(task) is not t.Txt2Img:
         return None
-    return (spec.model, task.width, task.height, task.steps, task.guidance, task.scheduler, task.loras, task.vae, spec.previews)
+    shape = (task.width, task.height, task.steps, task.scheduler, task.guidance, task.hires, task.loras)
+    return (spec.model, *shape, task.controlnets, task.vae)
