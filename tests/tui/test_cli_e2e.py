@@ -246,3 +246,86 @@ def test_models_list(imagine: Imagine) -> None:
     tiny = next(m for m in data["models"] if m["name"] == "tiny-sd")
     assert tiny["is_default"] and "noise" in tiny["description"]
     assert data["schedulers"]
+
+
+# -- samplers, image to image, variations, upscale, previews --------------------------------
+
+
+def test_samplers(imagine: Imagine) -> None:
+    data = imagine.json("samplers")
+    names = {s["name"]: s["label"] for s in data["samplers"]}
+    assert {"euler", "euler_a", "dpmpp_2m_karras", "ddim", "lcm"} <= set(names)
+    assert names["dpmpp_2m_karras"] == "DPM++ 2M Karras"
+    lines = imagine("samplers").stdout.splitlines()
+    assert lines[0].split() == ["NAME", "LABEL"]
+    assert any(line.split(maxsplit=1) == ["dpmpp_2m_karras", "DPM++ 2M Karras"] for line in lines)
+
+
+def gradient_png(path: Path, size: int = 64) -> Path:
+    """A picture tiny-sd would never paint: smooth red and green ramps over blue."""
+    from PIL import Image
+
+    ramp = Image.linear_gradient("L").resize((size, size))
+    Image.merge("RGB", (ramp, ramp.rotate(90), Image.new("L", (size, size), 200))).save(path)
+    return path
+
+
+def mean_difference(a: str | Path, b: str | Path) -> float:
+    from PIL import Image, ImageChops, ImageStat
+
+    with Image.open(a) as one, Image.open(b) as other:
+        diff = ImageChops.difference(one.convert("RGB"), other.convert("RGB"))
+        return sum(ImageStat.Stat(diff).mean) / 3
+
+
+def test_run_init_at_strength_0_keeps_the_init_image(imagine: Imagine, tmp_path: Path) -> None:
+    init = gradient_png(tmp_path / "init.png")
+    kept = imagine.json("run", "a lighthouse", "--steps", "2", "--init", str(init), "--strength", "0")
+    [output] = kept["outputs"]
+    assert (output["width"], output["height"]) == (64, 64)
+    assert mean_difference(output["path"], init) < 4  # what the VAE round trip changes, at most
+    repainted = imagine.json("run", "a lighthouse", "--steps", "2", "--init", str(init), "--strength", "1", "--seed", "3")
+    assert mean_difference(repainted["outputs"][0]["path"], init) > 20
+    shown = imagine.json("jobs", "show", kept["job_id"])
+    assert shown["spec"]["kind"] == "img2img" and shown["spec"]["task"]["strength"] == 0
+
+
+def test_run_init_from_an_output_id(imagine: Imagine, first: dict[str, Any]) -> None:
+    source = first["outputs"][0]
+    again = imagine.json("run", "a lighthouse", "--steps", "2", "--init", source["id"], "--strength", "0")
+    assert mean_difference(again["outputs"][0]["path"], source["path"]) < 4
+
+
+def test_vary_saves_new_images_like_the_output(imagine: Imagine, first: dict[str, Any], tmp_path: Path) -> None:
+    source = first["outputs"][0]
+    # the source ran 2 steps: at the default strength 0.4 img2img would run int(2 x 0.4) = 0 of them
+    result = imagine("vary", source["id"], "-n", "2", "--seed", "5", "--strength", "0.9", "-o", f"{tmp_path}/")
+    paths = result.stdout.splitlines()
+    assert len(paths) == 2 and all(Path(p).parent == tmp_path and Path(p).is_file() for p in paths)
+    assert pixels(paths[0]) != pixels(paths[1])  # new seeds
+    job_id = Path(paths[0]).stem.rsplit("-", 1)[0]
+    shown = imagine.json("jobs", "show", job_id)
+    assert shown["spec"]["kind"] == "img2img" and shown["spec"]["labels"]["variation_of"] == source["id"]
+    assert shown["spec"]["task"]["init_image"]["input_id"]
+
+
+def test_upscale_doubles_the_size(imagine: Imagine, first: dict[str, Any]) -> None:
+    data = imagine.json("upscale", first["outputs"][0]["id"], "--steps", "2")
+    [output] = data["outputs"]
+    assert data["state"] == "succeeded" and (output["width"], output["height"]) == (128, 128)
+
+
+def test_previews_go_to_the_preview_file(imagine: Imagine, tmp_path: Path) -> None:
+    preview = tmp_path / "now.png"
+    result = imagine("run", "a lighthouse", *SMALL, "--preview-file", str(preview))
+    assert preview.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "\x1b" not in result.stderr and "▀" not in result.stderr  # not a terminal: plain lines only
+
+
+def test_daemon_refusals_of_images_are_its_sentence(imagine: Imagine, tmp_path: Path) -> None:
+    init = gradient_png(tmp_path / "init.png")
+    mask = gradient_png(tmp_path / "mask.png", size=32)
+    bad = imagine("run", "a door", "--init", str(init), "--mask", str(mask), check=1)
+    assert "mask" in bad.stderr and "32x32" in bad.stderr and bad.stderr.count("\n") == 1
+    unknown = imagine("vary", "000000000000-0", check=1)
+    assert "000000000000-0" in unknown.stderr and unknown.stderr.count("\n") == 1
