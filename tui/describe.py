@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from imagine import types as t
 
+from tui.progress import job_seed
+
 
 def _count(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
@@ -73,6 +75,25 @@ def generation_fields(task: t.Txt2Img | t.Img2Img) -> list[tuple[str, str]]:
         denoise = _optional(hires.denoise, "0.5")
         fields.append(("hires", f"x{hires.scale:g}{steps}, denoise {denoise}, {hires.upscaler or 'latent'} upscaler"))
     return fields
+
+
+def recipe_fields(job: t.Job, *, default: str = "(model default)") -> list[tuple[str, str]]:
+    """What the job was asked to do: the generation recipe, or a vision job's parameters; `default` for unset fields."""
+    task = job.spec.task
+    if not isinstance(task, (t.Txt2Img, t.Img2Img)):
+        return [("task", task_text(job.spec)), *vision_fields(task)]
+    seed = job_seed(job)
+    return [
+        ("prompt", task.prompt),
+        ("negative", task.negative_prompt or "-"),
+        ("size", size_text(task, default)),
+        ("steps", str(task.steps) if task.steps else default),
+        ("guidance", _optional(task.guidance, default)),
+        ("scheduler", task.scheduler or default),
+        ("seed", str(seed) if seed is not None else "(random)"),
+        ("count", str(task.count or 1)),
+        *generation_fields(task),
+    ]
 
 
 def vision_fields(task: t.Task) -> list[tuple[str, str]]:

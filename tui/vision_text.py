@@ -10,6 +10,7 @@ from tui import render
 
 BENCH_HEADERS = ("ENGINE", "PROVIDER", "BATCH", "P50 MS", "P95 MS", "P99 MS", "IMG/S", "PEAK MEMORY", "ACCURACY")
 BENCH_NUMERIC = range(2, 9)
+BENCH_DROPPABLE = (1, 4, 5)  # provider, p95, p99: left out, in this order, when the table is too wide
 STAGE_NAMES = {"epoch": "epoch", "tune": "tune generation"}
 
 
@@ -83,7 +84,7 @@ def benchmark_lines(report: t.Report, *, width: int) -> list[str]:
     ]
     if not rows:
         return ["no benchmark rows"]
-    lines = render.render_table(BENCH_HEADERS, rows, width=width, flex=1, right=BENCH_NUMERIC)
+    lines = _fitting_table(rows, width)
     kinds = sorted({row.memory_kind for row in report.benchmark if row.memory_kind})
     if kinds:
         lines.append(f"peak memory: {'; '.join(kinds)}")
@@ -92,6 +93,21 @@ def benchmark_lines(report: t.Report, *, width: int) -> list[str]:
     if report.summary:
         lines.append(report.summary)
     return lines
+
+
+def _fitting_table(rows: list[list[str]], width: int) -> list[str]:
+    """The whole table when it fits in `width`, else without the provider, then p95, then p99."""
+    keep = list(range(len(BENCH_HEADERS)))
+    while True:
+        headers = [BENCH_HEADERS[i] for i in keep]
+        cut = [[row[i] for i in keep] for row in rows]
+        right = [n for n, i in enumerate(keep) if i in BENCH_NUMERIC]
+        flex = keep.index(1) if 1 in keep else 0
+        lines = render.render_table(headers, cut, width=width, flex=flex, right=right)
+        dropped = next((i for i in BENCH_DROPPABLE if i in keep), None)
+        if max(len(line) for line in lines) <= width or dropped is None:
+            return lines
+        keep.remove(dropped)
 
 
 def ordered_metrics(metrics: Mapping[str, float]) -> list[tuple[str, float]]:

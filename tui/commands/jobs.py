@@ -181,25 +181,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 # -- show ------------------------------------------------------------------------
 
 
-def recipe_fields(job: t.Job) -> list[tuple[str, str]]:
-    """What the job was asked to do: the generation recipe, or a vision job's parameters."""
-    task = job.spec.task
-    if not isinstance(task, (t.Txt2Img, t.Img2Img)):
-        return [("task", describe.task_text(job.spec))] + describe.vision_fields(task)
-    seed = job_seed(job)
-    return [
-        ("prompt", task.prompt),
-        ("negative", task.negative_prompt or "-"),
-        ("size", describe.size_text(task)),
-        ("steps", str(task.steps) if task.steps else "(model default)"),
-        ("guidance", f"{task.guidance:g}" if task.guidance is not None else "(model default)"),
-        ("scheduler", task.scheduler or "(model default)"),
-        ("seed", str(seed) if seed is not None else "(random)"),
-        ("count", str(task.count or 1)),
-        *describe.generation_fields(task),
-    ]
-
-
 def job_lines(job: t.Job, *, now: float) -> list[str]:
     """Every field of a job, for `imagine jobs show`."""
     spec, tm = job.spec, job.timings
@@ -213,7 +194,7 @@ def job_lines(job: t.Job, *, now: float) -> list[str]:
         ("owner", job.owner or "-"),
         ("model", spec.model or "(default)"),
         ("priority", spec.priority.value),
-        *recipe_fields(job),
+        *describe.recipe_fields(job),
     ]
     if spec.labels:
         fields.append(("labels", ", ".join(f"{k}={v}" for k, v in sorted(spec.labels.items()))))

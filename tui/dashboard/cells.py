@@ -67,9 +67,6 @@ def eta_cell(progress: JobProgress) -> str:
     return render.format_duration(seconds) if seconds is not None else "-"
 
 
-def size_text(task: t.Txt2Img) -> str:
-    return f"{task.width}x{task.height}" if task.width and task.height else "default"
-
 
 def short_id(job_id: str) -> str:
     return job_id[:8]

@@ -29,6 +29,7 @@ class FormValues:
     count: str = ""
     sampler: str = DEFAULT
     priority: str = "normal"
+    previews: bool = False
 
 
 def _whole(name: str, text: str, parse: Callable[[str], int]) -> int | None:
@@ -61,5 +62,9 @@ def spec_from_form(values: FormValues) -> t.JobSpec:
         scheduler=values.sampler,
     )
     return t.JobSpec(
-        task=task, model=values.model, priority=t.Priority(values.priority), request_id=str(uuid.uuid4())
+        task=task,
+        model=values.model,
+        priority=t.Priority(values.priority),
+        request_id=str(uuid.uuid4()),
+        previews=values.previews,
     )

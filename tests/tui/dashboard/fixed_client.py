@@ -55,7 +55,26 @@ def sample_jobs() -> tuple[t.Job, ...]:
         done.append(dataclasses.replace(job, outputs=(_output(job.id),)))
     failed = _job(9, "a cat made of smoke", t.JobState.FAILED, error="out of GPU memory; try a smaller size",
                   finished_at=NOW - 100)
-    return (running, *queued, *reversed(done), failed)
+    return (running, *queued, *reversed(done), failed, *vision_jobs())
+
+
+def vision_jobs() -> tuple[t.Job, ...]:
+    """A training job waiting in the queue, and a detection and a benchmark from before the image jobs."""
+    train = t.Job("10c0ffee0010", t.JobSpec(t.Train("/data/parts", epochs=20), model="yolo11n", priority=t.Priority.LOW),
+                  "carol", t.JobState.QUEUED, created_at=NOW - 700, queue_position=4)
+    found = t.Detections(0, 512, 512, objects=(t.Detection(0, "person", 0.91, 40, 60, 200, 480),
+                                              t.Detection(2, "car", 0.55, 260, 300, 500, 470)),
+                         engine="pytorch", inference_ms=14.0)
+    detect = t.Job("11c0ffee0011", t.JobSpec(t.Detect((t.ImageInput(input_id="in1"),)), model="tiny-yolo"), "alice",
+                   t.JobState.SUCCEEDED, created_at=NOW - 5000, finished_at=NOW - 4990,
+                   outputs=(dataclasses.replace(_output("11c0ffee0011"), detections=found),))
+    rows = (t.BenchmarkRow("pytorch", "", 1, 21.0, 24.5, 30.1, 47.6, 150 * 1024**2, "process RSS growth", 1.0),
+            t.BenchmarkRow("onnxruntime", "CPUExecutionProvider", 1, 9.2, 10.4, 12.9, 108.7, 60 * 1024**2,
+                           "process RSS growth", 0.99))
+    bench = t.Job("12c0ffee0012", t.JobSpec(t.Benchmark(select=True), model="tiny-yolo"), "alice", t.JobState.SUCCEEDED,
+                  created_at=NOW - 6000, finished_at=NOW - 5900,
+                  report=t.Report(benchmark=rows, selected_engine="onnxruntime"))
+    return (train, detect, bench)
 
 
 def sample_status(utilisation: float = 63.0) -> t.Status:
@@ -114,7 +133,7 @@ class FixedClient:
                         page_size: int = 0, page_token: str = "") -> JobPage:
         words = text.lower().split()
         found = [j for j in self.jobs.values()
-                 if (not states or j.state in states) and all(w in j.spec.task.prompt.lower() for w in words)]
+                 if (not states or j.state in states) and all(w in j.spec.prompt.lower() for w in words)]
         if not states or t.JobState.SUCCEEDED in states:
             found.sort(key=lambda j: -j.created_at)
         start = int(page_token or 0)

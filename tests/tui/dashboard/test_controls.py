@@ -10,7 +10,6 @@ from textual.pilot import Pilot
 from imagine import errors
 from imagine import types as t
 
-from tui.dashboard.app import DashboardApp, create_app
 from tui.dashboard.screens.confirm import ConfirmScreen
 from tui.dashboard.screens.dashboard import DashboardScreen
 from tui.dashboard.screens.help import HelpScreen
@@ -18,15 +17,11 @@ from tui.dashboard.widgets.history_table import HistoryTable
 from tui.dashboard.widgets.output_preview import OutputPreview
 from tui.dashboard.widgets.queue_table import QueueTable
 
-from .fixed_client import NOW, FixedClient
-from .helpers import open_history, until
+from .fixed_client import FixedClient
+from .helpers import app_with, history_row, notices, until
 
 pytestmark = pytest.mark.filterwarnings("ignore:Image.Image.getdata is deprecated:DeprecationWarning")
 QUEUED = "02c0ffee0002"
-
-
-def app_with(client: FixedClient) -> DashboardApp:
-    return create_app(client, clock=lambda: NOW)
 
 
 async def on_row(pilot: Pilot[Any], job_id: str) -> DashboardScreen:
@@ -36,10 +31,6 @@ async def on_row(pilot: Pilot[Any], job_id: str) -> DashboardScreen:
     await until(pilot, lambda: job_id in table.rows, what="the row")
     table.move_cursor(row=table.get_row_index(job_id))
     return board
-
-
-def notices(app: DashboardApp) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 async def test_priority_keys_update_the_job() -> None:
@@ -109,9 +100,7 @@ async def test_history_rerun_delete_copy_and_a_missing_image() -> None:
 
     app = app_with(client)
     async with app.run_test(size=(100, 30)) as pilot:
-        screen, table = await open_history(pilot)
-        await until(pilot, lambda: done in table.jobs, what="the page")
-        table.move_cursor(row=table.get_row_index(done))
+        screen, table = await history_row(pilot, done)
         await pilot.press("r")
         await until(pilot, lambda: client.submitted, what="the re-run")
         assert client.submitted[0].request_id == "" and client.submitted[0].task == client.jobs[done].spec.task

@@ -35,7 +35,7 @@ async def dashboard_ready(pilot: Pilot[Any]) -> None:
     await until(pilot, lambda: screen.query_one(LatestOutputs).jobs, what="latest images")
     running = "01c0ffee0001"
     await until(pilot, lambda: screen.queue.rows.get(running) and screen.queue.rows[running].step == 7, what="progress")
-    await until(pilot, lambda: len(screen.query_one(QueueTable).rows) == 4, what="queue rows")
+    await until(pilot, lambda: len(screen.query_one(QueueTable).rows) == 5, what="queue rows")
     await pilot.pause()
 
 
@@ -58,6 +58,17 @@ def test_dashboard(snap_compare: Any, size: tuple[int, int]) -> None:
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_history(snap_compare: Any, size: tuple[int, int]) -> None:
     assert snap_compare(fixed_app(), terminal_size=size, run_before=history_ready)
+
+
+def test_history_of_a_benchmark(snap_compare: Any) -> None:
+    async def select_benchmark(pilot: Pilot[Any]) -> None:
+        await history_ready(pilot)
+        table = pilot.app.screen.query_one(HistoryTable)
+        table.move_cursor(row=table.get_row_index("12c0ffee0012"))
+        await until(pilot, lambda: not pilot.app.screen.query_one(OutputPreview).showing, what="no image")
+        await pilot.pause()
+
+    assert snap_compare(fixed_app(), terminal_size=(160, 48), run_before=select_benchmark)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

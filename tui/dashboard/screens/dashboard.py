@@ -23,6 +23,8 @@ from imagine import types as t
 from imagine.client import ModelList
 
 from tui.dashboard.cells import short_id
+from tui.describe import task_text
+from tui.progress import JobProgress
 from tui.dashboard.client import DashboardClient
 from tui.dashboard.link import Link, LinkState
 from tui.dashboard.queue_state import QueueState, next_priority
@@ -32,6 +34,7 @@ from tui.dashboard.widgets.device_panel import DevicePanel
 from tui.dashboard.widgets.latest_outputs import LatestOutputs
 from tui.dashboard.widgets.link_bar import LinkBar
 from tui.dashboard.widgets.models_table import LoadedModels
+from tui.dashboard.widgets.output_preview import OutputPreview
 from tui.dashboard.widgets.queue_table import QueueTable
 
 FLUSH_HZ = 4  # table redraws a second, at most
@@ -52,11 +55,13 @@ class DashboardScreen(Screen[None]):
     DashboardScreen DevicePanel { width: 3fr; }
     DashboardScreen LoadedModels { width: 2fr; min-width: 20; }
     DashboardScreen LatestOutputs { width: 3fr; }
+    DashboardScreen #live { height: 1fr; }
+    DashboardScreen #live-preview { width: 40%; max-width: 48; display: none; }
     """
 
     BINDINGS = [
         Binding("s", "submit", "New job", tooltip="open the form for a new job"),
-        Binding("h", "history", "History", tooltip="search past jobs, preview, re-run, delete"),
+        Binding("h", "history", "History", tooltip="search past jobs, preview, re-run, vary, upscale, delete"),
         Binding("c", "cancel", "Cancel", tooltip="cancel the selected job (asks first)"),
         Binding("plus,equals_sign", "priority(1)", "Prio+", key_display="+", tooltip="raise the selected job's priority"),
         Binding("minus,underscore", "priority(-1)", "Prio-", key_display="-", tooltip="lower the selected job's priority"),
@@ -81,7 +86,9 @@ class DashboardScreen(Screen[None]):
             yield DevicePanel()
             yield LoadedModels()
             yield LatestOutputs(self.clock)
-        yield QueueTable()
+        with Horizontal(id="live"):
+            yield QueueTable()
+            yield OutputPreview(id="live-preview")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -156,7 +163,20 @@ class DashboardScreen(Screen[None]):
         """Redraw the rows that changed since the last flush (called FLUSH_HZ times a second)."""
         reorder, dirty = self.queue.take_dirty()
         if reorder or dirty:
-            self.query_one(QueueTable).show(self.queue.ordered(), dirty, reorder=reorder)
+            rows = self.queue.ordered()
+            self.query_one(QueueTable).show(rows, dirty, reorder=reorder)
+            self._show_live_preview(rows)
+
+    def _show_live_preview(self, rows: list[JobProgress]) -> None:
+        """The latest preview of the first running job that sends them, beside the queue; hidden when none does."""
+        running = next((r for r in rows if r.state is t.JobState.RUNNING and r.preview), None)
+        panel = self.query_one("#live-preview", OutputPreview)
+        panel.display = running is not None
+        if running is None:
+            return
+        if panel.data != running.preview:
+            panel.data = running.preview
+        panel.border_title = f"Live {short_id(running.job_id)} · {running.step}/{running.total}"
 
     # -- keys ------------------------------------------------------------------
 
@@ -203,7 +223,7 @@ class DashboardScreen(Screen[None]):
             if yes:
                 self.cancel(job.id)
 
-        question = f"Cancel job {short_id(job.id)}?\n“{job.spec.task.prompt}”"
+        question = f"Cancel job {short_id(job.id)}?\n“{task_text(job.spec)}”"
         self.app.push_screen(ConfirmScreen(question, yes="Cancel job"), answered)
 
     @work(exclusive=True, group="control", exit_on_error=False)

@@ -24,7 +24,8 @@ from tui.dashboard.widgets.history_table import HistoryTable
 from tui.dashboard.widgets.job_details import JobDetails
 from tui.dashboard.widgets.link_bar import LinkBar
 from tui.dashboard.widgets.output_preview import OutputPreview
-from tui.progress import job_seed
+from tui.commands import jobs
+from tui.describe import task_text
 
 PAGE_SIZE = 20
 PREVIEW_DELAY = 0.15  # seconds the cursor rests on a job before its image is fetched (slow links)
@@ -32,8 +33,16 @@ PREVIEW_DELAY = 0.15  # seconds the cursor rests on a job before its image is fe
 
 def rerun_spec(job: t.Job) -> t.JobSpec:
     """The recorded spec, seed pinned so the images come out the same, request id cleared."""
-    task = dataclasses.replace(job.spec.task, seed=job_seed(job))
-    return dataclasses.replace(job.spec, task=task, request_id="")
+    return dataclasses.replace(jobs.rerun_spec(job, new_seed=False), request_id="")
+
+
+def derived_spec(job: t.Job, kind: str) -> t.JobSpec | None:
+    """Variations or an upscale of the job's first image; None when it made no image to start from."""
+    if job.spec.kind not in t.GENERATION_KINDS or not job.outputs:
+        return None
+    output_id = job.outputs[0].id
+    task = t.Variations(output_id) if kind == "variations" else t.Upscale(output_id)
+    return t.JobSpec(task, priority=job.spec.priority, previews=job.spec.previews)
 
 
 class HistoryScreen(Screen[None]):
@@ -49,6 +58,8 @@ class HistoryScreen(Screen[None]):
         Binding("right_square_bracket", "page(1)", "Next", key_display="]", tooltip="next page"),
         Binding("left_square_bracket", "page(-1)", "Prev", key_display="[", tooltip="previous page"),
         Binding("r", "rerun", "Re-run", tooltip="submit the job's recorded spec again"),
+        Binding("v", "derive('variations')", "Vary", tooltip="new images like the job's first image (4, at strength 0.4)"),
+        Binding("u", "derive('upscale')", "Upscale", tooltip="the job's first image at twice the size, lightly repainted"),
         Binding("d", "delete", "Delete", tooltip="delete the job and its images (asks first)"),
         Binding("y", "copy_path", "Copy path", tooltip="copy the image's path to the clipboard"),
     ]
@@ -171,6 +182,23 @@ class HistoryScreen(Screen[None]):
             return
         self.notify(f"re-running job {short_id(job.id)} as {short_id(new.id)}", title="submitted")
 
+    @work(exclusive=True, group="action", exit_on_error=False)
+    async def action_derive(self, kind: str) -> None:
+        job = self._selected()
+        if job is None:
+            return
+        spec = derived_spec(job, kind)
+        if spec is None:
+            self.notify(f"job {short_id(job.id)} made no image to start from", severity="warning")
+            return
+        try:
+            new = (await self.client.submit(spec)).job
+        except errors.ImagineError as exc:
+            self.notify(str(exc), title=f"{kind} not submitted", severity="error")
+            return
+        what = "variations of" if kind == "variations" else "an upscale of"
+        self.notify(f"{what} {job.outputs[0].id} as job {short_id(new.id)}", title="submitted")
+
     def action_delete(self) -> None:
         job = self._selected()
         if job is None:
@@ -179,7 +207,7 @@ class HistoryScreen(Screen[None]):
             if yes:
                 self.delete(job.id)
 
-        question = f"Delete job {short_id(job.id)} and its {len(job.outputs)} image(s)?\n“{job.spec.task.prompt}”"
+        question = f"Delete job {short_id(job.id)} and its {len(job.outputs)} image(s)?\n“{task_text(job.spec)}”"
         self.app.push_screen(ConfirmScreen(question, yes="Delete"), answered)
 
     @work(exclusive=True, group="action", exit_on_error=False)

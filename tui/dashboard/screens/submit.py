@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from imagine import types as t
 from imagine.client import ModelList
@@ -72,6 +72,8 @@ class SubmitScreen(ModalScreen[t.JobSpec | None]):
                 for name in ORDER:
                     yield Label(LABELS.get(name, name))
                     yield self._field(name, hints, schedulers)
+                yield Label("previews")
+                yield Checkbox("show the image while it is made", self.initial.previews, compact=True, id="previews")
             yield Static("", id="form-error")
 
     def _field(self, name: str, hints: dict[str, str], schedulers: Sequence[str]) -> Input | Select[str]:
@@ -94,7 +96,7 @@ class SubmitScreen(ModalScreen[t.JobSpec | None]):
         for name in SELECTS:
             value = self.query_one(f"#{name}", Select).value
             found[name] = value if isinstance(value, str) else DEFAULT
-        return FormValues(**found)
+        return FormValues(**found, previews=self.query_one("#previews", Checkbox).value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -1,4 +1,4 @@
-"""JobDetails: a job's recipe, state, timings and outputs, as aligned label/value lines."""
+"""JobDetails: a job's recipe, state, timings and outputs, as aligned label/value lines; what a vision job found."""
 
 from __future__ import annotations
 
@@ -11,25 +11,18 @@ from textual.widgets import Static
 
 from imagine import types as t
 
-from tui import render
-from tui.progress import job_seed
+from tui import describe, render, vision_text
 
 
 def detail_fields(job: t.Job, now: float) -> list[tuple[str, str]]:
-    task, spec = job.spec.task, job.spec
-    seed = job_seed(job)
+    spec = job.spec
     fields = [
         ("id", job.id),
+        ("kind", spec.kind),
         ("state", job.state.value + (f": {job.error}" if job.error else "")),
         ("owner", job.owner or "-"),
-        ("prompt", task.prompt),
-        ("negative", task.negative_prompt or "-"),
+        *describe.recipe_fields(job, default="(default)"),
         ("model", spec.model or "(default)"),
-        ("size", f"{task.width}x{task.height}" if task.width else "(default)"),
-        ("steps", str(task.steps or "(default)")),
-        ("sampler", task.scheduler or "(default)"),
-        ("seed", str(seed) if seed is not None else "(random)"),
-        ("count", str(task.count or 1)),
         ("priority", spec.priority.value),
         ("created", render.format_relative(job.created_at, now)),
     ]
@@ -38,6 +31,20 @@ def detail_fields(job: t.Job, now: float) -> list[tuple[str, str]]:
     for output in job.outputs:
         fields.append((f"image {output.index}", f"{output.path} ({render.format_bytes(output.size_bytes)})"))
     return fields
+
+
+def found_lines(job: t.Job, width: int) -> list[str]:
+    """What a vision job left: detections per image, the benchmark table, or the metrics and the new model."""
+    lines: list[str] = []
+    for output in job.outputs:
+        if output.detections is not None:
+            lines += vision_text.detections_lines(output.detections, f"image {output.index}", width=width)
+    if job.report is not None:
+        if job.report.benchmark:
+            lines += vision_text.benchmark_lines(job.report, width=width)
+        else:
+            lines += vision_text.report_lines(job.report)
+    return lines
 
 
 class JobDetails(Static):
@@ -56,4 +63,6 @@ class JobDetails(Static):
         if job is None:
             self.update("pick a job on the left")
             return
-        self.update(Text("\n".join(render.render_fields(detail_fields(job, self.clock())))))
+        lines = render.render_fields(detail_fields(job, self.clock()))
+        found = found_lines(job, max(30, self.content_size.width))
+        self.update(Text("\n".join(lines + ([""] + found if found else []))))

@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from imagine import types as t
 
-from tui import render
+from tui import describe, render
 from tui.dashboard import cells
 
 
@@ -26,7 +26,7 @@ def output_lines(jobs: Sequence[t.Job], now: float) -> Text:
         when = render.format_relative(job.finished_at or job.created_at, now).replace(" ago", "")
         when = "now" if when == "just now" else when
         text.append(f"{cells.short_id(job.id)} {when:>3} ", style="dim")
-        text.append(" ".join(job.spec.task.prompt.split()))
+        text.append(" ".join(describe.task_text(job.spec).split()))
     return text
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import DataTable
 
-from tui import render
+from tui import describe, render
 from tui.dashboard import cells
 from tui.progress import JobProgress
 
@@ -27,7 +27,7 @@ def row_cells(progress: JobProgress, widths: dict[str, int]) -> list[str | Text]
         cells.short_id(progress.job_id),
         Text(render.truncate(job.owner, widths["owner"] - 1) if job else "?"),  # Text: never read as markup
         spec.kind if spec else "?",
-        Text(render.truncate(spec.task.prompt, widths["prompt"] - 1) if spec else ""),
+        Text(render.truncate(describe.task_text(spec), widths["prompt"] - 1) if spec else ""),
         cells.priority_cell(spec.priority) if spec else "",
         cells.state_cell(progress.state),
         cells.progress_cell(progress, steps=widths["progress"] >= WIDE_PROGRESS),
