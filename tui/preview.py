@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tui.options import UsageError
 
-THUMBNAIL_WIDTH = 32  # character cells
+THUMBNAIL_WIDTH = 24  # character cells: 12 rows for a square picture
 UPPER_HALF = "▀"
 
 

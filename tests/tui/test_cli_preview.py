@@ -12,7 +12,7 @@ from imagine import types as t
 from tests.tui.builders import NOW, event, make_job, make_output
 from tui.display import ProgressDisplay
 from tui.options import UsageError
-from tui.preview import PreviewFile, thumbnail_lines
+from tui.preview import THUMBNAIL_WIDTH, PreviewFile, thumbnail_lines
 from tui.progress import JobProgress
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
@@ -83,8 +83,8 @@ def test_on_a_terminal_the_thumbnail_is_redrawn_in_place_above_the_bar(tmp_path:
     preview_file = PreviewFile(tmp_path / "p.png")
     progress = replay(ProgressDisplay(stream, tty=True, preview_file=preview_file, thumbnails="truecolor"))
     text = stream.getvalue()
-    rows = len(thumbnail_lines(png(RED, BLUE), width=32, color_system="truecolor"))
-    assert text.count("▀") == 2 * rows * 32  # two previews, each drawn once
+    rows = len(thumbnail_lines(png(RED, BLUE), width=THUMBNAIL_WIDTH, color_system="truecolor"))
+    assert text.count("▀") == 2 * rows * THUMBNAIL_WIDTH  # two previews, each drawn once
     assert text.count(f"\x1b[{rows}F") == 1  # the second goes back up over the first
     assert "\r[##########] 4/4 steps" in text and text.endswith("succeeded in 4.0s\n")
     assert preview_file.path.read_bytes() == png(BLUE, RED) and preview_file.written == 2
