@@ -113,3 +113,31 @@ async def test_the_preview_shows_a_jobs_image(client: Client) -> None:
         await until(pilot, lambda: preview.showing, what="the image")
         assert preview.data == await client.read_output(job.outputs[0].id)
         assert preview.data.startswith(b"\x89PNG")
+
+
+async def test_variations_and_upscale_from_the_history(client: Client) -> None:
+    job = await finished(client, "a lantern to vary")
+    app = create_app(client)
+    async with app.run_test(size=(100, 30)) as pilot:
+        _, table = await open_history(pilot)
+        await until(pilot, lambda: job.id in table.jobs, what="the job in the history")
+        table.move_cursor(row=table.get_row_index(job.id))
+        await pilot.press("v")
+        await pilot.press("u")
+        source = job.outputs[0].id
+
+        async def derived() -> list[t.Job]:
+            page = await client.list_jobs(text="lantern")
+            return [j for j in page.jobs if j.id != job.id]
+
+        made: list[t.Job] = []
+        for _ in range(100):
+            made = await derived()
+            if len(made) == 2:
+                break
+            await pilot.pause(0.1)
+        labels = {key: j for j in made for key in ("variation_of", "upscale_of") if key in j.spec.labels}
+        assert set(labels) == {"variation_of", "upscale_of"}
+        assert all(j.spec.kind == "img2img" and j.spec.labels[k] == source for k, j in labels.items())
+        assert labels["variation_of"].spec.task.count == 4  # type: ignore[union-attr]
+        assert labels["upscale_of"].spec.task.width == 2 * job.outputs[0].width  # type: ignore[union-attr]
