@@ -329,3 +329,70 @@ def test_daemon_refusals_of_images_are_its_sentence(imagine: Imagine, tmp_path: 
     assert "mask" in bad.stderr and "32x32" in bad.stderr and bad.stderr.count("\n") == 1
     unknown = imagine("vary", "000000000000-0", check=1)
     assert "000000000000-0" in unknown.stderr and unknown.stderr.count("\n") == 1
+
+
+# -- vision: detect, export, bench, train -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small YOLO-format dataset of drawn shapes with known boxes."""
+    from models.vision.synthetic import make_synthetic_dataset
+
+    folder = tmp_path_factory.mktemp("shapes")
+    make_synthetic_dataset(folder, train=8, val=4, size=64, seed=0)
+    return folder
+
+
+def test_detect_prints_a_table_per_image_and_saves_the_annotated_ones(imagine: Imagine, shapes: Path, tmp_path: Path) -> None:
+    images = sorted(str(p) for p in (shapes / "images" / "val").glob("*.png"))[:2]
+    data = imagine.json("detect", *images, "--conf", "0.01", "-o", str(tmp_path / "annotated"))
+    assert data["state"] == "succeeded" and len(data["outputs"]) == 2
+    for output in data["outputs"]:
+        found = output["detections"]
+        assert (found["width"], found["height"]) == (64, 64) and found["engine"]
+        assert all(0 <= o["score"] <= 1 and o["x1"] <= o["x2"] and o["class_name"] for o in found["objects"])
+        assert Path(output["path"]).parent == tmp_path / "annotated"
+        assert Path(output["path"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = imagine("detect", *images, "--conf", "0.01").stdout.splitlines()
+    assert text[0].startswith(f"{images[0]}: 64x64, ")
+    assert any(line.startswith(f"{images[1]}: 64x64, ") for line in text)
+    assert sum(1 for line in text if line.strip().startswith("annotated: ")) == 2
+
+
+def test_export_registers_the_onnx_model(imagine: Imagine) -> None:
+    result = imagine("models", "export", "tiny-yolo", "--format", "onnx", "--name", "tiny-yolo-cli-onnx")
+    assert "registered model tiny-yolo-cli-onnx" in result.stdout.splitlines()
+    names = [m["name"] for m in imagine.json("models", "list")["models"]]
+    assert "tiny-yolo-cli-onnx" in names
+
+
+def test_bench_reports_every_engine(imagine: Imagine) -> None:
+    data = imagine.json("bench", "tiny-yolo", "--batch-sizes", "1", "--runs", "2", "--warmup", "0", "--imgsz", "64")
+    rows = data["report"]["benchmark"]
+    assert {r["engine"] for r in rows} == {"pytorch", "onnxruntime"}  # both are installed here
+    assert all(r["batch_size"] == 1 and 0 < r["p50_ms"] <= r["p99_ms"] and r["images_per_second"] > 0 for r in rows)
+    table = imagine("bench", "tiny-yolo", "--batch-sizes", "1", "--runs", "2", "--warmup", "0", "--imgsz", "64").stdout
+    header, *lines = table.splitlines()
+    assert header.split()[:3] == ["ENGINE", "PROVIDER", "BATCH"] and header.rstrip().endswith("ACCURACY")
+    assert {line.split()[0] for line in lines[:2]} == {"pytorch", "onnxruntime"}
+
+
+def test_train_follows_each_epoch_and_registers_the_model(imagine: Imagine, shapes: Path) -> None:
+    result = imagine("train", str(shapes), "--epochs", "2", "--imgsz", "64", "--batch", "4", "--name", "shapes-cli", timeout=300)
+    epochs = [line for line in result.stderr.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in epochs] == ["1/2", "2/2"] and all("loss" in line for line in epochs)
+    assert "registered model shapes-cli" in result.stdout.splitlines()
+    image = sorted((shapes / "images" / "val").glob("*.png"))[0]
+    assert imagine.json("detect", str(image), "-m", "shapes-cli")["state"] == "succeeded"
+
+
+def test_a_broken_dataset_gets_the_list_of_problems(imagine: Imagine, shapes: Path, tmp_path: Path) -> None:
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(shapes, broken)
+    shutil.rmtree(broken / "labels" / "val")
+    result = imagine("train", str(broken), "--epochs", "1", check=1)
+    assert "cannot be trained on" in result.stderr and "label" in result.stderr
+    assert result.stderr.count("\n") == 1
