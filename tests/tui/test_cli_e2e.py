@@ -392,6 +392,8 @@ def test_a_broken_dataset_gets_the_list_of_problems(imagine: Imagine, shapes: Pa
 
     broken = tmp_path / "broken"
     shutil.copytree(shapes, broken)
+    data_yaml = broken / "data.yaml"
+    data_yaml.write_text(data_yaml.read_text().replace(str(shapes.resolve()), str(broken.resolve())))
     shutil.rmtree(broken / "labels" / "val")
     result = imagine("train", str(broken), "--epochs", "1", check=1)
     assert "cannot be trained on" in result.stderr and "label" in result.stderr
