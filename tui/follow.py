@@ -82,7 +82,10 @@ async def follow_and_report(
     if job.state is t.JobState.SUCCEEDED and target is not None:
         paths = await save_outputs(client, job, target)
     if args.json:
-        print_json(summary(job, paths))
+        data = summary(job, paths)
+        if names:
+            data["inputs"] = list(names)  # what each detect output was made from, in order
+        print_json(data)
     else:
         lines = result_lines(job, paths, width=render.terminal_width(), names=names)
         if lines:

@@ -50,7 +50,7 @@ def detections_lines(found: t.Detections, name: str, *, width: int) -> list[str]
     lines = [detections_heading(found, name)]
     if found.objects:
         rows = [[d.class_name or str(d.class_id), _score(d.score), _box(d), _extra(d)] for d in found.objects]
-        headers = ("CLASS", "SCORE", "BOX x1, y1, x2, y2", "")
+        headers: tuple[str, ...] = ("CLASS", "SCORE", "BOX x1, y1, x2, y2", "")
         if not any(row[3] for row in rows):
             rows, headers = [row[:3] for row in rows], headers[:3]
         lines += ["  " + line for line in render.render_table(headers, rows, width=width - 2, flex=0, right=(1,))]

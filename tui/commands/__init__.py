@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from typing import Any
 
 from tui.commands import dashboard, derive, jobs, models, run, samplers, system, vision
 
-Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+Register = Callable[["argparse._SubParsersAction[Any]"], None]
 
 BUILTIN: tuple[Register, ...] = (
     run.register,
