@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -12,9 +13,11 @@ import pytest
 from imagine import types as t
 from tests.tui.builders import NOW, event, make_job
 from tests.tui.cli_helpers import parse, usage_error
+from tests.tui.test_cli_follow import FakeClient, args
 from tui.commands.jobs import job_lines, jobs_table
 from tui.commands.vision import bench_spec, detect_spec, export_spec, train_spec
 from tui.display import ProgressDisplay
+from tui.follow import follow_and_report
 from tui.progress import JobProgress
 from tui.results import result_lines, summary
 from tui.vision_text import benchmark_lines, detections_lines, report_lines, stage_line
@@ -230,3 +233,23 @@ def test_jobs_list_and_show_of_vision_jobs() -> None:
     assert ["kind", "benchmark"] in [line.split() for line in text.splitlines()]
     assert ["engines", "pytorch"] in [line.split() for line in text.splitlines()]
     assert "selected engine: onnxruntime" in text
+
+
+async def test_following_a_detect_job_prints_tables_or_json(capsys: pytest.CaptureFixture[str]) -> None:
+    job = detect_job()
+    queued = dataclasses.replace(job, state=t.JobState.QUEUED, outputs=())
+    events = [
+        event(t.Snapshot(queued), 1, NOW, "d1"),
+        event(t.Progress(1, 1, stage="detect"), 2, NOW + 1, "d1"),
+        event(job.outputs[0], 3, NOW + 2, "d1"),
+        event(t.Finished(t.JobState.SUCCEEDED, timings=t.Timings(total_ms=50)), 4, NOW + 3, "d1"),
+    ]
+    display = ProgressDisplay(io.StringIO(), tty=False)
+    assert await follow_and_report(FakeClient(events), "d1", args(json=True), display, None, ["street.jpg"]) == 0  # type: ignore[arg-type]
+    data = json.loads(capsys.readouterr().out)
+    assert data["inputs"] == ["street.jpg"] and data["outputs"][0]["detections"]["objects"][1]["class_name"] == "car"
+    stream = io.StringIO()
+    await follow_and_report(FakeClient(events), "d1", args(), ProgressDisplay(stream, tty=False), None, ["street.jpg"])  # type: ignore[arg-type]
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("street.jpg: 640x480, 2 objects") and out[-1] == "  annotated: /out/d1-0.png"
+    assert stream.getvalue().splitlines() == ["queued", "[##########] 1/1 images", "succeeded in 0.05s"]
