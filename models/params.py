@@ -30,7 +30,7 @@ def _check_side(field: str, value: int) -> None:
         raise InvalidParameter(field, f"{field} must be a multiple of 8 and at least 8 pixels, got {value}")
 
 
-def _check_range(field: str, value: float, low: float, high: float) -> None:
+def check_range(field: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
         raise InvalidParameter(field, f"{field} must be between {low} and {high}, got {value}")
 
@@ -47,9 +47,9 @@ def check_txt2img(params: Txt2ImgParams) -> None:
             f"width x height {params.width}x{params.height} is {params.width * params.height} pixels; "
             f"at most {MAX_PIXELS} (2048x2048) are allowed, so make the image smaller",
         )
-    _check_range("steps", params.steps, 1, MAX_STEPS)
-    _check_range("count", params.count, 1, MAX_COUNT)
-    _check_range("guidance", params.guidance, 0.0, MAX_GUIDANCE)
+    check_range("steps", params.steps, 1, MAX_STEPS)
+    check_range("count", params.count, 1, MAX_COUNT)
+    check_range("guidance", params.guidance, 0.0, MAX_GUIDANCE)
     if params.seed < 0 or params.seed + params.count - 1 > MAX_SEED:
         raise InvalidParameter(
             "seed",
