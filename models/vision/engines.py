@@ -78,6 +78,22 @@ class TorchVisionModel:
         )
 
 
+def model_input(
+    images: Sequence[np.ndarray], task: str, imgsz: int, stride: int = 32, dynamic_size: bool = True, dtype: type = np.float32
+) -> np.ndarray:
+    """The tensor ultralytics' predictors make of BGR images: letterboxed (classify: resized and centre-cropped),
+    RGB, 0..1, NCHW. Letterboxing pads only to a multiple of the stride when the model takes any size."""
+    if task == "classify":
+        transform = classify_transforms(imgsz)
+        batch = torch.stack([transform(Image.fromarray(image[..., ::-1])) for image in images]).numpy()
+    else:
+        same_shapes = len({image.shape for image in images}) == 1
+        letterbox = LetterBox((imgsz, imgsz), auto=same_shapes and dynamic_size, stride=stride)
+        boxed = np.stack([letterbox(image=image) for image in images])
+        batch = boxed[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+    return np.ascontiguousarray(batch, dtype=dtype)
+
+
 def _metadata(session: "ort.InferenceSession", path: Path) -> dict[str, object]:  # noqa: F821
     """The task, names and shapes ultralytics writes into every ONNX export."""
     raw = session.get_modelmeta().custom_metadata_map
@@ -113,16 +129,7 @@ class OnnxVisionModel:
         self.size_bytes = path.stat().st_size
 
     def preprocess(self, images: Sequence[np.ndarray], imgsz: int) -> np.ndarray:
-        """The same tensors ultralytics' predictors make: letterboxed (classify: resized and centre-cropped), RGB, 0..1."""
-        if self.task == "classify":
-            transform = classify_transforms(imgsz)
-            batch = torch.stack([transform(Image.fromarray(image[..., ::-1])) for image in images]).numpy()
-        else:
-            same_shapes = len({image.shape for image in images}) == 1
-            letterbox = LetterBox((imgsz, imgsz), auto=same_shapes and self.dynamic_size, stride=self.stride)
-            boxed = np.stack([letterbox(image=image) for image in images])
-            batch = boxed[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32) / 255.0
-        return np.ascontiguousarray(batch, dtype=self.input_dtype)
+        return model_input(images, self.task, imgsz, self.stride, self.dynamic_size, self.input_dtype)
 
     def predict(self, images: Sequence[np.ndarray], thresholds: Thresholds) -> list[Results]:
         batch = self.preprocess(images, thresholds.imgsz)

@@ -29,7 +29,7 @@ class DetectParams:
 
 @dataclass(frozen=True)
 class ExportParams:
-    half: bool = False  # fp16 weights; only where the device runs fp16 (CUDA)
+    half: bool | None = None  # fp16 weights: None = where the device runs fp16 (CUDA); True fails elsewhere
     int8_calibration: Path | None = None  # a folder of images: quantize to int8 with them
     imgsz: int | None = None  # None: the model's own size
     calibration_images: int = 32  # at most this many images of the folder are used
