@@ -16,12 +16,12 @@ from ultralytics import YOLO
 
 from models.device import select_device
 from models.errors import InvalidParameter, ModelError
+from models.vision.dataset import IMAGE_SUFFIXES
 from models.vision.engines import model_input
 from models.vision.params import ExportParams, check_export
 from models.vision.registry import WEIGHT_FILES, VisionModelInfo, VisionModelSource, materialise, write_info
 
 StageProgress = Callable[[str, int, int], None]  # (stage, stages done, stages in all)
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
 @dataclass(frozen=True)
