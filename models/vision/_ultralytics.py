@@ -2,17 +2,16 @@
 
 ultralytics reads its environment once, when `ultralytics.utils` is first imported:
 YOLO_OFFLINE makes `is_online()` answer False (no hub, no downloads, no analytics),
-YOLO_AUTOINSTALL=false stops `check_requirements` from running pip or apt,
+YOLO_AUTOINSTALL=false stops `check_requirements` from running pip, uv or apt,
 YOLO_CONFIG_DIR is where it keeps settings.json and fonts (never the user's ~/.config when we set it),
 YOLO_VERBOSE=false lowers its logger to errors. Its log handler writes to stdout; we move it to stderr.
+Should ultralytics have been imported before this module, the module-level copies of those flags
+(utils.AUTOINSTALL and ONLINE, and the names checks.py and events.py imported from it) are set as well.
 """
 
 import os
 import sys
 from pathlib import Path
-
-if "ultralytics" in sys.modules and os.environ.get("YOLO_AUTOINSTALL", "").lower() not in {"0", "false", "no", "off"}:
-    raise ImportError("ultralytics was imported before models.vision._ultralytics; its auto-install would be on")
 
 os.environ["YOLO_OFFLINE"] = "1"
 os.environ["YOLO_AUTOINSTALL"] = "false"
@@ -23,7 +22,14 @@ if "YOLO_CONFIG_DIR" not in os.environ:
     os.environ["YOLO_CONFIG_DIR"] = str(Path(platformdirs.user_config_dir("imagined")) / "ultralytics")
 
 import ultralytics  # noqa: E402  (the environment above must be set first)
+import ultralytics.utils.checks  # noqa: E402
+import ultralytics.utils.events  # noqa: E402
 from ultralytics.utils import LOGGER  # noqa: E402
+
+for _module in (ultralytics.utils, ultralytics.utils.checks):
+    _module.AUTOINSTALL = False
+for _module in (ultralytics.utils, ultralytics.utils.checks, ultralytics.utils.events):
+    _module.ONLINE = False
 
 for _handler in LOGGER.handlers:
     if hasattr(_handler, "setStream"):

@@ -6,12 +6,13 @@ from pathlib import Path
 
 from models.errors import InvalidParameter
 from models.params import check_range
-from models.vision.registry import ENGINES, TASKS
+from models.vision.registry import TASKS
 
 MAX_IMGSZ = 4096
 MAX_DET = 10_000
 MAX_BATCH = 256
 MAX_EPOCHS = 10_000
+BENCH_ENGINES = ("pytorch", "onnxruntime", "onnxruntime-fp16", "onnxruntime-int8")  # engine and precision
 STRIDE = 32  # YOLO's largest stride: image sizes are multiples of it
 
 
@@ -43,9 +44,12 @@ class BenchParams:
     runs: int = 20
     imgsz: int | None = None
     engines: tuple[str, ...] = ()  # empty: every engine available here
-    validation: Path | None = None  # folder of images (or a YOLO dataset folder) for the accuracy figure
+    validation: Path | None = None  # folder of images (or a YOLO dataset folder); None: seeded synthetic images
+    validation_images: int = 32  # at most this many are compared
     conf: float = 0.25
     device: str = "auto"
+    exports: tuple[str, ...] = ()  # existing ONNX exports of the model to measure too (fp32 is made if none is)
+    int8_calibration: Path | None = None  # a folder of images: also make and measure an int8 export
 
 
 @dataclass(frozen=True)
@@ -134,10 +138,13 @@ def check_bench(params: BenchParams) -> None:
     check_imgsz(params.imgsz)
     check_range("conf", params.conf, 0.0, 1.0)
     for engine in params.engines:
-        if engine not in (*ENGINES, "onnxruntime-int8"):
-            raise InvalidParameter("engines", f"unknown engine '{engine}'; use pytorch, onnxruntime or onnxruntime-int8")
-    if params.validation is not None and not Path(params.validation).is_dir():
-        raise InvalidParameter("validation", f"validation folder '{params.validation}' does not exist")
+        if engine not in BENCH_ENGINES:
+            raise InvalidParameter("engines", f"unknown engine '{engine}'; use {', '.join(BENCH_ENGINES)}")
+    for name in ("validation", "int8_calibration"):
+        folder = getattr(params, name)
+        if folder is not None and not Path(folder).is_dir():
+            raise InvalidParameter(name, f"{name} folder '{folder}' does not exist; give a folder of images")
+    check_range("validation_images", params.validation_images, 1, 10_000)
 
 
 def check_train(params: TrainParams) -> None:

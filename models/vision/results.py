@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+import models.vision._ultralytics  # noqa: F401  (before any other ultralytics import)
 from ultralytics.engine.results import Results
 
 from models.errors import ModelError
