@@ -11,7 +11,6 @@ Should ultralytics have been imported before this module, the module-level copie
 
 import os
 import sys
-from pathlib import Path
 
 os.environ["YOLO_OFFLINE"] = "1"
 os.environ["YOLO_AUTOINSTALL"] = "false"
@@ -19,7 +18,7 @@ os.environ.setdefault("YOLO_VERBOSE", "false")
 if "YOLO_CONFIG_DIR" not in os.environ:
     import platformdirs
 
-    os.environ["YOLO_CONFIG_DIR"] = str(Path(platformdirs.user_config_dir("imagined")) / "ultralytics")
+    os.environ["YOLO_CONFIG_DIR"] = platformdirs.user_config_dir("imagined")  # ultralytics adds /Ultralytics
 
 import ultralytics  # noqa: E402  (the environment above must be set first)
 import ultralytics.utils.checks  # noqa: E402

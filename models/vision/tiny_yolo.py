@@ -9,14 +9,17 @@ import math
 from pathlib import Path
 
 import models.vision._ultralytics  # noqa: F401  (before any other ultralytics import)
+import numpy as np
 import torch
 from ultralytics.nn.tasks import ClassificationModel, DetectionModel, PoseModel, SegmentationModel, yaml_model_load
 from ultralytics.utils import ROOT, YAML
 
 from models.vision.registry import WEIGHT_FILES, VisionModelInfo, write_info
+from models.vision.synthetic import synthetic_image
 
 _CIFAR10 = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 SEED = 0
+_CALIBRATION_IMAGES = 8
 
 
 def _coco_names(dataset: str) -> list[str]:
@@ -43,16 +46,19 @@ def _build_model(task: str) -> tuple[torch.nn.Module, list[str]]:
 
 # Seeded random weights make a YOLO model's features fade layer by layer (the BatchNorm statistics are the untrained
 # 0 and 1), so its class scores are constant and tiny and it would never draw a box. So the BatchNorm statistics
-# are measured on a seeded noise batch, and then, as LSUV initialisation does, the last class-score convolutions
-# are rescaled to logits of unit spread, shifted so that this share of the noise batch's anchors passes the default conf 0.25:
+# are measured on a seeded batch of synthetic pictures, and then, as LSUV initialisation does, the last class-score
+# convolutions are rescaled to logits of unit spread, shifted so that this share of the batch's anchors passes conf 0.25:
 _ANCHORS_OVER_DEFAULT_CONF = 0.002
 _LOGIT_OF_DEFAULT_CONF = math.log(0.25 / 0.75)
 # Mask coefficients start positive, so masks (coefficients times the non-negative prototypes) are not all empty.
 _MASK_COEFFICIENT_BIAS = 0.5
 
 
-def _noise(imgsz: int) -> torch.Tensor:
-    return torch.rand(4, 3, imgsz, imgsz, generator=torch.Generator().manual_seed(SEED))
+def _calibration_batch(imgsz: int) -> torch.Tensor:
+    """Seeded synthetic pictures (shapes on soft noise), RGB 0..1, as a model sees its inputs."""
+    rng = np.random.default_rng(SEED)
+    images = [synthetic_image(rng, imgsz)[0][..., ::-1] for _ in range(_CALIBRATION_IMAGES)]
+    return torch.from_numpy(np.stack(images).transpose(0, 3, 1, 2).copy()).float() / 255.0
 
 
 @torch.no_grad()
@@ -63,7 +69,7 @@ def _calibrate_batchnorm(model: torch.nn.Module, imgsz: int) -> None:
         norm.reset_running_stats()
         norm.momentum = 1.0  # the running statistics become this batch's
     model.train()
-    model(_noise(imgsz))
+    model(_calibration_batch(imgsz))
     for norm, momentum in zip(norms, momenta):
         norm.momentum = momentum
     model.eval()
@@ -75,7 +81,7 @@ def _spread_scores(model: torch.nn.Module, task: str, imgsz: int) -> None:
     convs = [branch[-1] for branch in head.cv3]
     outputs: dict[torch.nn.Module, torch.Tensor] = {}
     hooks = [conv.register_forward_hook(lambda module, _, out: outputs.__setitem__(module, out)) for conv in convs]
-    model(_noise(imgsz))
+    model(_calibration_batch(imgsz))
     for hook in hooks:
         hook.remove()
     per_class = _ANCHORS_OVER_DEFAULT_CONF / len(model.names)
