@@ -5,6 +5,9 @@ YOLO_OFFLINE makes `is_online()` answer False (no hub, no downloads, no analytic
 YOLO_AUTOINSTALL=false stops `check_requirements` from running pip, uv or apt,
 YOLO_CONFIG_DIR is where it keeps settings.json and fonts (never the user's ~/.config when we set it),
 YOLO_VERBOSE=false lowers its logger to errors. Its log handler writes to stdout; we move it to stderr.
+ultralytics also replaces PIL.Image.open, process-wide, with one that tries to install pi-heif whenever Pillow
+cannot identify a file; that would turn every unreadable image anywhere in the worker into an ImportError, so
+Pillow's own open is put back (HEIF images are then refused as unreadable, like any format Pillow lacks).
 Should ultralytics have been imported before this module, the module-level copies of those flags
 (utils.AUTOINSTALL and ONLINE, and the names checks.py and events.py imported from it) are set as well.
 """
@@ -23,12 +26,16 @@ if "YOLO_CONFIG_DIR" not in os.environ:
 import ultralytics  # noqa: E402  (the environment above must be set first)
 import ultralytics.utils.checks  # noqa: E402
 import ultralytics.utils.events  # noqa: E402
+import ultralytics.utils.patches  # noqa: E402
+from PIL import Image  # noqa: E402
 from ultralytics.utils import LOGGER  # noqa: E402
 
 for _module in (ultralytics.utils, ultralytics.utils.checks):
     _module.AUTOINSTALL = False
 for _module in (ultralytics.utils, ultralytics.utils.checks, ultralytics.utils.events):
     _module.ONLINE = False
+
+Image.open = ultralytics.utils.patches._image_open  # Pillow's original, which ultralytics kept
 
 for _handler in LOGGER.handlers:
     if hasattr(_handler, "setStream"):

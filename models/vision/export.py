@@ -35,13 +35,18 @@ def image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
+def calibration_files(folder: Path, limit: int) -> list[Path]:
+    files = image_files(folder)[:limit]
+    if not files:
+        raise InvalidParameter("int8_calibration", f"calibration folder '{folder}' holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
 class FolderCalibrationReader(CalibrationDataReader):
     """Images of a folder, one at a time, prepared exactly as inference prepares them (square letterbox)."""
 
     def __init__(self, folder: Path, input_name: str, task: str, imgsz: int, limit: int) -> None:
-        self.files = image_files(folder)[:limit]
-        if not self.files:
-            raise InvalidParameter("int8_calibration", f"calibration folder '{folder}' holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        self.files = calibration_files(folder, limit)
         self.input_name = input_name
         self.task = task
         self.imgsz = imgsz
@@ -124,6 +129,8 @@ def export_onnx(
     if params.half and device.type != "cuda":
         raise InvalidParameter("half", f"fp16 export needs a CUDA device and this job runs on {device}; export in fp32 or int8")
     half = device.type == "cuda" if params.half is None else params.half
+    if params.int8_calibration is not None:
+        calibration_files(Path(params.int8_calibration), params.calibration_images)  # fail before the slow part
     stages = 3 if params.int8_calibration is not None else 2
     report = progress or (lambda stage, done, total: None)
     source = materialise(source, models_dir)

@@ -3,6 +3,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 import models.vision._ultralytics  # noqa: F401
 import ultralytics.utils
 import ultralytics.utils.checks
@@ -24,3 +26,12 @@ def test_ultralytics_settings_stay_in_the_configured_folder() -> None:
 def test_ultralytics_logs_to_stderr() -> None:
     handlers = [h for h in logging.getLogger("ultralytics").handlers if isinstance(h, logging.StreamHandler)]
     assert handlers and all(h.stream is sys.stderr for h in handlers)
+
+
+def test_pillow_open_is_pillows_own_again(tmp_path: Path) -> None:
+    from PIL import Image, UnidentifiedImageError
+
+    assert Image.open.__module__ == "PIL.Image"
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    with pytest.raises(UnidentifiedImageError):  # not an attempt to install pi-heif
+        Image.open(tmp_path / "bad.png")
