@@ -194,7 +194,8 @@ def _candidates(source: VisionModelSource, models_dir: Path, work_dir: Path, par
         export = resolve_vision_model(ref, models_dir)
         found[_engine_label(export)] = export
     pytorch = found.get("pytorch")
-    wanted = set(params.engines) or {"pytorch", "onnxruntime", *({"onnxruntime-int8"} if params.int8_calibration else set())}
+    # By default: everything given, plus fp32 ONNX (made here if missing), plus int8 when a calibration folder is given.
+    wanted = set(params.engines) or {*found, "onnxruntime", *({"onnxruntime-int8"} if params.int8_calibration else ())}
     if pytorch is not None and "onnxruntime" in wanted and "onnxruntime" not in found:
         progress("export onnxruntime", 0, 1)
         folder = export_onnx(pytorch, models_dir, work_dir / "onnx-fp32", ExportParams(half=False, imgsz=params.imgsz, device=params.device)).folder

@@ -4,6 +4,7 @@ YOLO_CONFIG_DIR is set before anything imports ultralytics, so its settings file
 """
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -12,6 +13,7 @@ os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="imagined-test-
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import yaml  # noqa: E402
 
 from models.vision.engines import VisionModel, load_vision_model  # noqa: E402
 from models.vision.export import export_onnx  # noqa: E402
@@ -69,3 +71,12 @@ def decode_png(data: bytes) -> np.ndarray:
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     assert image is not None, "annotated image is not a decodable PNG"
     return image
+
+
+def copy_dataset(dataset: Path, target: Path) -> Path:
+    """A private copy to break, its data.yaml root made relative (".") so that it names the copy."""
+    shutil.copytree(dataset, target)
+    data = yaml.safe_load((target / "data.yaml").read_text())
+    data["path"] = "."
+    (target / "data.yaml").write_text(yaml.safe_dump(data))
+    return target

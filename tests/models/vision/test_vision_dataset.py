@@ -1,4 +1,3 @@
-import shutil
 from pathlib import Path
 
 import cv2
@@ -8,16 +7,12 @@ import yaml
 from models.vision.dataset import validate_dataset
 from models.vision.synthetic import SHAPE_CLASSES, make_synthetic_dataset
 
+from .conftest import copy_dataset
+
 
 @pytest.fixture
 def copy(dataset: Path, tmp_path: Path) -> Path:
-    """A private copy of the synthetic dataset to break, with data.yaml's root made relative to it."""
-    target = tmp_path / "data"
-    shutil.copytree(dataset, target)
-    data = yaml.safe_load((target / "data.yaml").read_text())
-    data["path"] = "."
-    (target / "data.yaml").write_text(yaml.safe_dump(data))
-    return target
+    return copy_dataset(dataset, tmp_path / "data")
 
 
 def test_the_synthetic_dataset_is_valid(dataset: Path) -> None:
