@@ -23,12 +23,12 @@ if "YOLO_CONFIG_DIR" not in os.environ:
 
     os.environ["YOLO_CONFIG_DIR"] = platformdirs.user_config_dir("imagined")  # ultralytics adds /Ultralytics
 
-import ultralytics  # noqa: E402  (the environment above must be set first)
-import ultralytics.utils.checks  # noqa: E402
-import ultralytics.utils.events  # noqa: E402
-import ultralytics.utils.patches  # noqa: E402
-from PIL import Image  # noqa: E402
-from ultralytics.utils import LOGGER  # noqa: E402
+import ultralytics
+import ultralytics.utils.checks
+import ultralytics.utils.events
+import ultralytics.utils.patches
+from PIL import Image
+from ultralytics.utils import LOGGER
 
 for _module in (ultralytics.utils, ultralytics.utils.checks):
     _module.AUTOINSTALL = False

@@ -5,10 +5,13 @@ Accuracy is agreement with PyTorch on the same images: the F1 score of matching 
 detections to PyTorch's (same class, IoU >= 0.5), or top-1 agreement for classifiers. PyTorch scores 1.
 """
 
+import models.vision._ultralytics  # noqa: F401  (sets ultralytics' environment: must come first)
+
+# isort: split
 import gc
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +20,6 @@ import cv2
 import numpy as np
 import psutil
 import torch
-import models.vision._ultralytics  # noqa: F401  (before any other ultralytics import)
 from ultralytics.engine.results import Results
 
 from models.device import select_device

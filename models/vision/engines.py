@@ -3,13 +3,15 @@
 Both take BGR uint8 images and give ultralytics Results, so everything after them is shared.
 """
 
+import models.vision._ultralytics  # noqa: F401  (sets ultralytics' environment: must come first)
+
+# isort: split
 import ast
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import models.vision._ultralytics  # noqa: F401  (before any other ultralytics import)
 import numpy as np
 import torch
 from PIL import Image
@@ -21,7 +23,7 @@ from ultralytics.utils import nms, ops
 from models.device import select_device
 from models.errors import ModelNotFound
 from models.vision.providers import choose_providers, gpu_index
-from models.vision.registry import VisionModelSource, materialise
+from models.vision.registry import VisionModelSource, materialise, weights_path
 
 
 @dataclass(frozen=True)
@@ -169,12 +171,7 @@ class OnnxVisionModel:
 
 def load_vision_model(source: VisionModelSource, models_dir: Path, device: str = "auto") -> VisionModel:
     """Load what resolve_vision_model found, on the engine its weights are for (.pt: pytorch, .onnx: onnxruntime)."""
-    source = materialise(source, models_dir)
-    if source.kind in {"pt_file", "onnx_file"}:
-        weights = source.path
-    else:
-        assert source.info is not None  # a folder source always carries its vision.json
-        weights = source.path / source.info.weights_file
+    weights = weights_path(materialise(source, models_dir))
     if weights.suffix.lower() == ".onnx":
         return OnnxVisionModel(source.name, weights, device)
     return TorchVisionModel(source.name, weights, device)

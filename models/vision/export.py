@@ -1,5 +1,8 @@
 """Export a YOLO model to ONNX (dynamic batch; fp16 on CUDA; int8 by ONNX Runtime static quantization)."""
 
+import models.vision._ultralytics  # noqa: F401  (sets ultralytics' environment: must come first)
+
+# isort: split
 import re
 import shutil
 import tempfile
@@ -7,11 +10,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import models.vision._ultralytics  # noqa: F401  (before any other ultralytics import)
 import cv2
 import numpy as np
 import onnx
-from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+from onnxruntime.quantization import (
+    CalibrationDataReader,
+    QuantFormat,
+    QuantType,
+    quantize_static,
+)
 from ultralytics import YOLO
 
 from models.device import select_device
@@ -19,7 +26,14 @@ from models.errors import InvalidParameter, ModelError
 from models.vision.dataset import IMAGE_SUFFIXES
 from models.vision.engines import model_input
 from models.vision.params import ExportParams, check_export
-from models.vision.registry import WEIGHT_FILES, VisionModelInfo, VisionModelSource, materialise, write_info
+from models.vision.registry import (
+    WEIGHT_FILES,
+    VisionModelInfo,
+    VisionModelSource,
+    materialise,
+    pytorch_weights,
+    write_info,
+)
 
 StageProgress = Callable[[str, int, int], None]  # (stage, stages done, stages in all)
 
@@ -64,14 +78,6 @@ class FolderCalibrationReader(CalibrationDataReader):
 
     def rewind(self) -> None:
         self._batches = self._read()
-
-
-def _weights(source: VisionModelSource) -> Path:
-    if source.kind == "pt_file":
-        return source.path
-    if source.info is None or source.info.engine != "pytorch":
-        raise InvalidParameter("model", f"model '{source.name}' is already ONNX; export needs a PyTorch (.pt) YOLO model")
-    return source.path / source.info.weights_file
 
 
 _HEAD_NODE = re.compile(r"/model\.(\d+)/")
@@ -139,7 +145,7 @@ def export_onnx(
     try:
         report("export", 0, stages)
         weights = staging / WEIGHT_FILES["pytorch"]
-        shutil.copyfile(_weights(source), weights)  # ultralytics writes the .onnx beside the weights it exports
+        shutil.copyfile(pytorch_weights(source, "model", "export"), weights)  # ultralytics writes the .onnx beside the weights it exports
         yolo = YOLO(str(weights))
         imgsz = params.imgsz or int(yolo.overrides.get("imgsz", 640))
         exported = Path(yolo.export(format="onnx", dynamic=True, half=half, imgsz=imgsz, device=str(device), simplify=True))

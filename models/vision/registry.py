@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from models.builtin import build_once
-from models.errors import ModelNotFound
+from models.errors import InvalidParameter, ModelNotFound
 
 TASKS = ("detect", "segment", "pose", "classify")
 ENGINES = ("pytorch", "onnxruntime")
@@ -98,7 +98,9 @@ def ensure_vision_builtin(name: str, models_dir: Path) -> Path:
         )
 
     def build(folder: Path) -> None:
-        from models.vision.tiny_yolo import build_tiny_yolo  # torch and ultralytics only when building
+        from models.vision.tiny_yolo import (
+            build_tiny_yolo,  # torch and ultralytics only when building
+        )
 
         build_tiny_yolo(folder, model.task, model.defaults.imgsz, source=model.name)
 
@@ -173,3 +175,20 @@ def materialise(source: VisionModelSource, models_dir: Path) -> VisionModelSourc
     folder = ensure_vision_builtin(source.name, models_dir)
     return VisionModelSource(source.name, "builtin", folder, read_info(folder))
 
+
+
+def weights_path(source: VisionModelSource) -> Path:
+    """The weights file of a source; a built-in must be materialised first."""
+    if source.kind in {"pt_file", "onnx_file"}:
+        return source.path
+    if source.info is None:
+        raise ModelNotFound(f"built-in model '{source.name}' is not built yet; materialise it first")
+    return source.path / source.info.weights_file
+
+
+def pytorch_weights(source: VisionModelSource, field: str, purpose: str) -> Path:
+    """The .pt file of a source, or InvalidParameter(field) when it is an ONNX model."""
+    path = weights_path(source)
+    if path.suffix.lower() != ".pt":
+        raise InvalidParameter(field, f"'{source.name}' is an ONNX model; {purpose} needs PyTorch (.pt) YOLO weights")
+    return path

@@ -1,10 +1,12 @@
 """What a vision job returns: plain dataclasses, made from ultralytics Results whichever engine ran."""
 
+import models.vision._ultralytics  # noqa: F401  (sets ultralytics' environment: must come first)
+
+# isort: split
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-import models.vision._ultralytics  # noqa: F401  (before any other ultralytics import)
 from ultralytics.engine.results import Results
 
 from models.errors import ModelError

@@ -4,14 +4,22 @@ Saved as ordinary ultralytics checkpoints (YOLO("model.pt") loads them), byte-id
 the checkpoint holds no date, only the model, its class names and the image size it is meant for.
 """
 
+import models.vision._ultralytics  # noqa: F401  (sets ultralytics' environment: must come first)
+
+# isort: split
 import io
 import math
 from pathlib import Path
 
-import models.vision._ultralytics  # noqa: F401  (before any other ultralytics import)
 import numpy as np
 import torch
-from ultralytics.nn.tasks import ClassificationModel, DetectionModel, PoseModel, SegmentationModel, yaml_model_load
+from ultralytics.nn.tasks import (
+    ClassificationModel,
+    DetectionModel,
+    PoseModel,
+    SegmentationModel,
+    yaml_model_load,
+)
 from ultralytics.utils import ROOT, YAML
 
 from models.vision.registry import WEIGHT_FILES, VisionModelInfo, write_info

@@ -2,6 +2,9 @@
 
 Training checks should_yield() after each epoch's checkpoint: when it answers True the run stops cleanly
 with a resumable checkpoint (weights/resume.pt), and the next train() call on the same run folder goes on
+import models.vision._ultralytics  # noqa: F401  (sets ultralytics' environment: must come first)
+
+# isort: split
 from there up to the requested epochs. should_cancel() is checked after every batch.
 """
 
@@ -12,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import models.vision._ultralytics  # noqa: F401  (before any other ultralytics import)
 import yaml
 from ultralytics import YOLO
 
@@ -21,7 +23,7 @@ from models.errors import Cancelled, InvalidParameter, ModelError
 from models.params import check_range
 from models.vision.dataset import find_data_yaml, read_layout, validate_dataset
 from models.vision.params import TrainParams, check_train
-from models.vision.registry import VisionModelSource, materialise, resolve_vision_model
+from models.vision.registry import materialise, pytorch_weights, resolve_vision_model
 
 RESUME_FILE = "resume.pt"  # beside last.pt: ultralytics strips last.pt's optimizer when a run stops, this keeps it
 PLOT_SUFFIXES = (".png", ".jpg")
@@ -87,14 +89,6 @@ def _data_yaml_for_run(dataset: Path, run_dir: Path) -> Path:
     return target
 
 
-def _base_weights(source: VisionModelSource) -> Path:
-    if source.kind == "pt_file":
-        return source.path
-    if source.info is None or source.info.engine != "pytorch":
-        raise InvalidParameter("base_model", f"'{source.name}' is an ONNX model; training starts from PyTorch (.pt) weights")
-    return source.path / source.info.weights_file
-
-
 class _EpochWatcher:
     """ultralytics callbacks: report each saved epoch, yield after it when asked, cancel between batches."""
 
@@ -157,7 +151,7 @@ def train(
     else:
         data_yaml = _data_yaml_for_run(Path(params.dataset), run_dir)
         base = materialise(resolve_vision_model(params.base_model, models_dir), models_dir)
-        yolo = YOLO(str(_base_weights(base)))
+        yolo = YOLO(str(pytorch_weights(base, "base_model", "training")))
         watcher.attach(yolo)
         arguments = {
             "data": str(data_yaml), "epochs": params.epochs, "imgsz": params.imgsz, "batch": params.batch,
@@ -231,7 +225,7 @@ def tune(
     run_dir.mkdir(parents=True, exist_ok=True)
     data_yaml = _data_yaml_for_run(Path(params.dataset), run_dir)
     base = materialise(resolve_vision_model(params.base_model, models_dir), models_dir)
-    yolo = YOLO(str(_base_weights(base)))
+    yolo = YOLO(str(pytorch_weights(base, "base_model", "training")))
     tune_dir = run_dir / "tune"
     arguments = {
         "data": str(data_yaml), "epochs": params.epochs, "imgsz": params.imgsz, "batch": params.batch,

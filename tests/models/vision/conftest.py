@@ -10,16 +10,16 @@ from pathlib import Path
 
 os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="imagined-test-ultralytics-"))
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import yaml  # noqa: E402
+import cv2
+import numpy as np
+import pytest
+import yaml
 
-from models.vision.engines import VisionModel, load_vision_model  # noqa: E402
-from models.vision.export import export_onnx  # noqa: E402
-from models.vision.params import ExportParams  # noqa: E402
-from models.vision.registry import ensure_vision_builtin, resolve_vision_model  # noqa: E402
-from models.vision.synthetic import make_synthetic_dataset  # noqa: E402
+from models.vision.engines import VisionModel, load_vision_model
+from models.vision.export import export_onnx
+from models.vision.params import ExportParams
+from models.vision.registry import ensure_vision_builtin, resolve_vision_model
+from models.vision.synthetic import make_synthetic_dataset
 
 TASK_MODELS = {"detect": "tiny-yolo", "segment": "tiny-yolo-seg", "pose": "tiny-yolo-pose", "classify": "tiny-yolo-cls"}
 

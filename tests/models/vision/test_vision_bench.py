@@ -8,7 +8,15 @@ import torch
 from ultralytics.engine.results import Results
 
 from models.errors import InvalidParameter
-from models.vision.bench import BenchReport, EngineAccuracy, EngineRun, agreement, benchmark, matched_boxes, select_engine
+from models.vision.bench import (
+    BenchReport,
+    EngineAccuracy,
+    EngineRun,
+    agreement,
+    benchmark,
+    matched_boxes,
+    select_engine,
+)
 from models.vision.params import BenchParams
 from models.vision.providers import choose_providers
 from models.vision.registry import resolve_vision_model

@@ -107,7 +107,7 @@ def test_export_refuses_what_it_cannot_do(models_dir: Path, onnx_exports: dict[s
     with pytest.raises(InvalidParameter, match="already exists") as caught:
         export_onnx(tiny, models_dir, onnx_exports["detect"], ExportParams(device="cpu"))
     assert caught.value.field == "name"
-    with pytest.raises(InvalidParameter, match="already ONNX") as caught:
+    with pytest.raises(InvalidParameter, match="is an ONNX model") as caught:
         export_onnx(resolve_vision_model(str(onnx_exports["detect"]), models_dir), models_dir, tmp_path / "again", ExportParams(device="cpu"))
     assert caught.value.field == "model"
     empty = tmp_path / "no-images"

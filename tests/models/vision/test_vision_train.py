@@ -9,7 +9,14 @@ from models.vision.engines import load_vision_model
 from models.vision.params import DetectParams, TrainParams
 from models.vision.registry import resolve_vision_model
 from models.vision.synthetic import SHAPE_CLASSES
-from models.vision.train import RESUME_FILE, DatasetRejected, EpochReport, TrainResult, train, tune
+from models.vision.train import (
+    RESUME_FILE,
+    DatasetRejected,
+    EpochReport,
+    TrainResult,
+    train,
+    tune,
+)
 
 from .conftest import copy_dataset
 

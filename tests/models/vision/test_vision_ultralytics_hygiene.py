@@ -4,10 +4,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
-import models.vision._ultralytics  # noqa: F401
 import ultralytics.utils
 import ultralytics.utils.checks
+
+import models.vision._ultralytics  # noqa: F401
 
 
 def test_ultralytics_is_offline_and_never_installs() -> None:
