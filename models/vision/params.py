@@ -62,7 +62,9 @@ class TrainParams:
     device: str = "auto"
     workers: int = 0  # data loader processes; 0 loads in the training thread
     seed: int = 0
-    tune_iterations: int = 0  # > 0: genetic hyperparameter search for this many generations first
+    # Mixed precision on CUDA. Off unless asked: ultralytics checks AMP by downloading yolo26n.pt into its weights
+    # folder, and jobs never download at run time; put that file there first to turn it on.
+    amp: bool = False
     extra: dict[str, float] = field(default_factory=dict)  # further ultralytics hyperparameters (lr0, mosaic, ...)
 
 
@@ -154,4 +156,3 @@ def check_train(params: TrainParams) -> None:
     check_imgsz(params.imgsz)
     check_range("batch", params.batch, 1, MAX_BATCH)
     check_range("workers", params.workers, 0, 64)
-    check_range("tune_iterations", params.tune_iterations, 0, 1000)

@@ -155,7 +155,7 @@ def train(
         watcher.attach(yolo)
         arguments = {
             "data": str(data_yaml), "epochs": params.epochs, "imgsz": params.imgsz, "batch": params.batch,
-            "device": device, "workers": params.workers, "seed": params.seed, "project": str(run_dir.parent),
+            "device": device, "workers": params.workers, "seed": params.seed, "amp": params.amp, "project": str(run_dir.parent),
             "name": run_dir.name, "exist_ok": True, "save": True, "plots": True, "verbose": False, **params.extra,
         }  # fmt: skip
     try:
@@ -229,7 +229,7 @@ def tune(
     tune_dir = run_dir / "tune"
     arguments = {
         "data": str(data_yaml), "epochs": params.epochs, "imgsz": params.imgsz, "batch": params.batch,
-        "device": str(select_device(params.device)), "workers": params.workers, "seed": params.seed,
+        "device": str(select_device(params.device)), "workers": params.workers, "seed": params.seed, "amp": params.amp,
         "project": str(run_dir), "name": tune_dir.name, "resume": True, "plots": False, "save": True,
         "verbose": False, **params.extra,
     }  # fmt: skip
