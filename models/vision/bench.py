@@ -20,17 +20,24 @@ import cv2
 import numpy as np
 import psutil
 import torch
+from ultralytics import YOLO
 from ultralytics.engine.results import Results
 
 from models.device import select_device
 from models.errors import InvalidParameter
-from models.vision.dataset import IMAGE_SUFFIXES
+from models.vision.dataset import IMAGE_SUFFIXES, find_data_yaml
 from models.vision.detect import device_memory_errors
 from models.vision.engines import Thresholds, VisionModel, load_vision_model
 from models.vision.export import StageProgress, export_onnx
 from models.vision.params import BenchParams, ExportParams, check_bench
-from models.vision.registry import VisionModelSource, materialise, resolve_vision_model
+from models.vision.registry import (
+    VisionModelSource,
+    materialise,
+    resolve_vision_model,
+    weights_path,
+)
 from models.vision.synthetic import synthetic_image
+from models.vision.train import prepared_data_yaml
 
 MATCH_IOU = 0.5
 RSS_SAMPLE_SECONDS = 0.005
@@ -55,6 +62,10 @@ class EngineAccuracy:
     engine: str
     agreement: float  # 0..1 against PyTorch; PyTorch itself is 1
     images: int
+    # Against the labels, when the validation folder is a YOLO dataset (data.yaml): ultralytics' own validation,
+    # which runs ONNX models through its AutoBackend (its choice of provider; accuracy does not depend on it).
+    map50: float | None = None
+    map50_95: float | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,15 @@ class EngineChoice:
     model: str  # what BenchReport.models holds for it
     images_per_second: float
     agreement: float | None
+
+
+def _dataset_map(candidate: VisionModelSource, task: str, data_yaml: Path, imgsz: int, device: str, work_dir: Path) -> tuple[float, float]:
+    yolo = YOLO(str(weights_path(candidate)), task=task)
+    metrics = yolo.val(
+        data=str(data_yaml), imgsz=imgsz, batch=1, device=device, plots=False, verbose=False,
+        project=str(work_dir), name=f"val-{candidate.path.name}", exist_ok=True,
+    )  # fmt: skip
+    return float(metrics.box.map50), float(metrics.box.map)
 
 
 def _engine_label(source: VisionModelSource) -> str:
@@ -235,11 +255,13 @@ def benchmark(
         del model
     report("done", len(candidates), len(candidates))
     reference = predictions.get("pytorch")
-    accuracy = (
-        [EngineAccuracy(label, agreement(reference, found), len(found)) for label, found in predictions.items()]
-        if reference is not None
-        else []
-    )
+    data_yaml = None
+    if reference is not None and task != "classify" and params.validation and find_data_yaml(Path(params.validation)):
+        data_yaml = prepared_data_yaml(Path(params.validation), work_dir)
+    accuracy = []
+    for label, found in predictions.items() if reference is not None else ():
+        scores = _dataset_map(candidates[label], task, data_yaml, imgsz, str(device), work_dir) if data_yaml else (None, None)
+        accuracy.append(EngineAccuracy(label, agreement(reference, found), len(found), *scores))
     return BenchReport(
         model=source.name, task=task, imgsz=imgsz, device=str(device), runs=runs, accuracy=accuracy,
         accuracy_metric="top-1 agreement with pytorch" if task == "classify" else f"F1 of box matches with pytorch (same class, IoU >= {MATCH_IOU})",

@@ -73,7 +73,7 @@ def summarise_metrics(raw: dict[str, Any]) -> dict[str, float]:
     return metrics
 
 
-def _data_yaml_for_run(dataset: Path, run_dir: Path) -> Path:
+def prepared_data_yaml(dataset: Path, run_dir: Path) -> Path:
     """data.yaml with its root made absolute: ultralytics would look for a relative root in its own datasets dir."""
     problems = validate_dataset(dataset)
     if problems:
@@ -149,7 +149,7 @@ def train(
         watcher.attach(yolo)
         arguments: dict[str, Any] = {"resume": True, "device": device, "workers": params.workers}
     else:
-        data_yaml = _data_yaml_for_run(Path(params.dataset), run_dir)
+        data_yaml = prepared_data_yaml(Path(params.dataset), run_dir)
         base = materialise(resolve_vision_model(params.base_model, models_dir), models_dir)
         yolo = YOLO(str(pytorch_weights(base, "base_model", "training")))
         watcher.attach(yolo)
@@ -223,7 +223,7 @@ def tune(
     check_train(params)
     check_range("generations", generations, 1, 1000)
     run_dir.mkdir(parents=True, exist_ok=True)
-    data_yaml = _data_yaml_for_run(Path(params.dataset), run_dir)
+    data_yaml = prepared_data_yaml(Path(params.dataset), run_dir)
     base = materialise(resolve_vision_model(params.base_model, models_dir), models_dir)
     yolo = YOLO(str(pytorch_weights(base, "base_model", "training")))
     tune_dir = run_dir / "tune"

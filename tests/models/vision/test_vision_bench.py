@@ -25,7 +25,7 @@ from models.vision.registry import resolve_vision_model
 @pytest.fixture(scope="module")
 def report(models_dir: Path, onnx_exports: dict[str, Path], int8_export: Path, dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> BenchReport:
     params = BenchParams(
-        batch_sizes=(1, 2), warmup=1, runs=3, validation=dataset / "images" / "val", validation_images=4, conf=0.1,
+        batch_sizes=(1, 2), warmup=1, runs=3, validation=dataset, validation_images=4, conf=0.1,
         exports=(str(onnx_exports["detect"]), str(int8_export)), device="cpu",
     )  # fmt: skip
     return benchmark(resolve_vision_model("tiny-yolo", models_dir), models_dir, tmp_path_factory.mktemp("bench"), params)
@@ -52,6 +52,12 @@ def test_accuracy_is_measured_against_pytorch(report: BenchReport) -> None:
     assert scores["onnxruntime"] >= 0.9  # same weights in fp32: nearly every box matches
     assert 0.0 <= scores["onnxruntime-int8"] <= 1.0
     assert all(a.images == 4 for a in report.accuracy)
+
+
+def test_a_dataset_folder_also_gives_map_against_its_labels(report: BenchReport) -> None:
+    for accuracy in report.accuracy:
+        assert accuracy.map50 is not None and accuracy.map50_95 is not None
+        assert 0.0 <= accuracy.map50_95 <= accuracy.map50 <= 1.0
 
 
 def test_report_is_json(report: BenchReport) -> None:
