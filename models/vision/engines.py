@@ -22,8 +22,10 @@ from ultralytics.utils import nms, ops
 
 from models.device import select_device
 from models.errors import ModelNotFound
-from models.vision.providers import choose_providers, gpu_index
+from models.vision.providers import choose_providers, provider_options
 from models.vision.registry import VisionModelSource, materialise, weights_path
+
+TENSORRT_CACHE = "tensorrt-cache"  # beside the .onnx file
 
 
 @dataclass(frozen=True)
@@ -112,9 +114,9 @@ class OnnxVisionModel:
 
         self.name = name
         providers = choose_providers(ort.get_available_providers(), device)
-        gpu = {"device_id": gpu_index(device)}
-        with_options = [(p, gpu) if p != "CPUExecutionProvider" else p for p in providers]
-        self.session = ort.InferenceSession(str(path), providers=with_options)
+        cache = path.parent / TENSORRT_CACHE
+        options = [provider_options(p, device, cache) for p in providers]
+        self.session = ort.InferenceSession(str(path), providers=providers, provider_options=options)
         self.provider = self.session.get_providers()[0]
         meta = _metadata(self.session, path)
         names = meta["names"]

@@ -1,6 +1,8 @@
+from pathlib import Path
+
 import onnxruntime
 
-from models.vision.providers import choose_providers, gpu_index
+from models.vision.providers import choose_providers, gpu_index, provider_options
 
 
 def test_providers_are_preferred_tensorrt_then_cuda_then_cpu() -> None:
@@ -24,3 +26,11 @@ def test_this_machines_providers_give_a_usable_list() -> None:
     chosen = choose_providers(onnxruntime.get_available_providers())
     assert chosen[-1] == "CPUExecutionProvider"
     assert all(p in onnxruntime.get_available_providers() for p in chosen)
+
+
+def test_gpu_providers_get_the_device_and_tensorrt_a_cache(tmp_path: Path) -> None:
+    assert provider_options("CPUExecutionProvider", "cuda:1", tmp_path) == {}
+    assert provider_options("CUDAExecutionProvider", "cuda:1", tmp_path) == {"device_id": 1}
+    tensorrt = provider_options("TensorrtExecutionProvider", "auto", tmp_path)
+    assert tensorrt["device_id"] == 0
+    assert tensorrt["trt_engine_cache_enable"] is True and tensorrt["trt_engine_cache_path"] == str(tmp_path)
