@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import onnxruntime as ort
 import torch
 from PIL import Image
 from ultralytics import YOLO
@@ -98,7 +99,7 @@ def model_input(
     return np.ascontiguousarray(batch, dtype=dtype)
 
 
-def _metadata(session: "ort.InferenceSession", path: Path) -> dict[str, object]:  # noqa: F821
+def _metadata(session: ort.InferenceSession, path: Path) -> dict[str, object]:
     """The task, names and shapes ultralytics writes into every ONNX export."""
     raw = session.get_modelmeta().custom_metadata_map
     if "names" not in raw or "task" not in raw:
@@ -110,8 +111,6 @@ class OnnxVisionModel:
     engine = "onnxruntime"
 
     def __init__(self, name: str, path: Path, device: str) -> None:
-        import onnxruntime as ort
-
         self.name = name
         providers = choose_providers(ort.get_available_providers(), device)
         cache = path.parent / TENSORRT_CACHE

@@ -19,6 +19,7 @@ from onnxruntime.quantization import (
     QuantType,
     quantize_static,
 )
+from onnxruntime.quantization.shape_inference import quant_pre_process
 from ultralytics import YOLO
 
 from models.device import select_device
@@ -100,11 +101,15 @@ def head_nodes_to_keep_float(model: onnx.ModelProto) -> list[str]:
 
 
 def _quantize(onnx_path: Path, calibration: Path, task: str, imgsz: int, limit: int) -> None:
-    model = onnx.load(str(onnx_path))
+    # ONNX Runtime's recommended preparation (shape inference and graph optimisation); its symbolic shape
+    # inference cannot follow YOLO's dynamic height and width, so ONNX's own shape inference is used.
+    prepared = onnx_path.with_name("model.prepared.onnx")
+    quant_pre_process(str(onnx_path), str(prepared), skip_symbolic_shape=True)
+    model = onnx.load(str(prepared))
     reader = FolderCalibrationReader(calibration, model.graph.input[0].name, task, imgsz, limit)
     quantized = onnx_path.with_name("model.int8.onnx")
     quantize_static(
-        str(onnx_path),
+        str(prepared),
         str(quantized),
         reader,
         quant_format=QuantFormat.QDQ,
@@ -118,6 +123,7 @@ def _quantize(onnx_path: Path, calibration: Path, task: str, imgsz: int, limit: 
     result.metadata_props.extend(model.metadata_props)  # ultralytics' task, names and shapes stay with the model
     onnx.save(result, str(onnx_path))
     quantized.unlink()
+    prepared.unlink()
 
 
 def export_onnx(
@@ -134,7 +140,8 @@ def export_onnx(
     device = select_device(params.device)
     if params.half and device.type != "cuda":
         raise InvalidParameter("half", f"fp16 export needs a CUDA device and this job runs on {device}; export in fp32 or int8")
-    half = device.type == "cuda" if params.half is None else params.half
+    int8 = params.int8_calibration is not None
+    half = (device.type == "cuda" and not int8) if params.half is None else params.half  # int8 starts from fp32
     if params.int8_calibration is not None:
         calibration_files(Path(params.int8_calibration), params.calibration_images)  # fail before the slow part
     stages = 3 if params.int8_calibration is not None else 2

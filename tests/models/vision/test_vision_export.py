@@ -78,12 +78,14 @@ def test_dynamic_batch_runs_several_images_in_one_pass(models_dir: Path, onnx_ex
         assert len(_clear(batched.detections)) == len(_clear(single.detections))
 
 
-def test_int8_export_quantizes_the_body_and_runs(models_dir: Path, int8_export: Path, image_bytes: list[bytes]) -> None:
+def test_int8_export_quantizes_the_body_and_runs(
+    models_dir: Path, onnx_exports: dict[str, Path], int8_export: Path, image_bytes: list[bytes]
+) -> None:
     info = read_info(int8_export)
     assert (info.precision, info.task) == ("int8", "detect")
     model_proto = onnx.load(str(int8_export / "model.onnx"))
     assert any(node.op_type == "QuantizeLinear" for node in model_proto.graph.node)
-    fp32_size = (models_dir / "tiny-yolo-onnx" / "model.onnx").stat().st_size
+    fp32_size = (onnx_exports["detect"] / "model.onnx").stat().st_size
     assert (int8_export / "model.onnx").stat().st_size < fp32_size / 2
     model = load_vision_model(resolve_vision_model(str(int8_export), models_dir), models_dir, "cpu")
     assert model.names == read_info(models_dir / "tiny-yolo").names  # ultralytics' metadata survives quantization
