@@ -1,0 +1,237 @@
+"""The chat core: what both bots do, with no Discord or Slack in it.
+
+    core = ChatCore(client, config)
+    job = await core.start(user, place, ImagineRequest("a lighthouse"))    # Refused / ImagineError
+    result = await core.follow(job.id, show_progress, buckets)              # progress edits, then the result
+
+Each person's jobs are submitted as theirs (`discord:<id>`, `slack:<team>:<id>`)
+over one shared channel, so the daemon's per-owner fairness and caps apply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from imagine import types as t
+from imagine.client import Client
+
+from bots import images
+from bots.buckets import TokenBucket
+from bots.config import BotConfig
+from bots.follow import follow_job
+from bots.policy import ChatUser, Gate, Place, Refused
+from bots.progress import JobView, format_seconds
+from bots.requests import Action, ActionKind, ImagineRequest, reroll_spec
+
+MAX_BUTTON_IMAGES = 4  # V1-V4 / U1-U4
+ACTIVE = (t.JobState.QUEUED, t.JobState.RUNNING)
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action: Action
+
+
+@dataclass(frozen=True)
+class Result:
+    """A finished job as a message shows it."""
+
+    job: t.Job
+    text: str
+    image: bytes | None = None  # the one image, or a grid of them (PNG)
+    flagged: bool = False       # a safety checker flagged an image
+    buttons: tuple[Button, ...] = ()
+
+
+def follow_ups_supported() -> bool:
+    """Whether this `imagine` has the variations and upscale tasks."""
+    return hasattr(t, "Variations") and hasattr(t, "Upscale")
+
+
+class ChatCore:
+    def __init__(self, client: Client, config: BotConfig, clock: Callable[[], float] = time.monotonic) -> None:
+        self.client = client
+        self.config = config
+        self.gate = Gate(config, clock)
+
+    def client_for(self, user: ChatUser) -> Client:
+        return self.client.as_owner(user.owner)
+
+    # -- starting jobs ---------------------------------------------------------
+
+    async def start(self, user: ChatUser, place: Place, request: ImagineRequest) -> t.Job:
+        """Submit `/imagine`; raises Refused (a limit, a bad option) or an ImagineError from the daemon."""
+        self.gate.admit(user, place, request.prompt, request.negative)
+        return await self._submit_spent(user, place, lambda priority: request.to_spec(
+            self.config.defaults, priority, self._labels(user, place)
+        ))
+
+    async def start_action(self, user: ChatUser, place: Place, action: Action) -> t.Job:
+        """Submit the job a button asks for (re-roll, variations, upscale), as the person who clicked it."""
+        self.gate.check_place(place)
+        original: t.Job | None = None
+        if action.kind is ActionKind.REROLL:
+            original = await self.client.get(action.target)
+            task = original.spec.task
+            self.gate.check_words(getattr(task, "prompt", ""), getattr(task, "negative_prompt", ""))
+        self.gate.take_turn(user)
+        return await self._submit_spent(user, place, lambda priority: self._follow_up_spec(
+            action, priority, original, self._labels(user, place)
+        ))
+
+    def _follow_up_spec(
+        self, action: Action, priority: t.Priority, original: t.Job | None, labels: dict[str, str]
+    ) -> t.JobSpec:
+        if original is not None:
+            spec = reroll_spec(original, priority)
+            return t.JobSpec(spec.task, model=spec.model, priority=priority, labels=labels)
+        if not follow_ups_supported():
+            raise Refused("Variations and upscaling need a newer image generator than this one.")
+        if action.kind is ActionKind.VARIATIONS:
+            task = t.Variations(output_id=action.target)  # type: ignore[attr-defined]
+        elif action.kind is ActionKind.UPSCALE:
+            task = t.Upscale(output_id=action.target)  # type: ignore[attr-defined]
+        else:
+            raise Refused(f"The {action.kind.value} button does not start an image.")
+        return t.JobSpec(task, priority=priority, labels=labels)
+
+    async def _submit_spent(
+        self, user: ChatUser, place: Place, build: Callable[[t.Priority], t.JobSpec]
+    ) -> t.Job:
+        """Check the queue cap and submit; the person's turn is given back when nothing was started."""
+        try:
+            spec = build(self.gate.priority(user, place))
+            client = self.client_for(user)
+            self.gate.check_queued(user, len(await self.active_jobs(user)))
+            return (await client.submit(spec)).job
+        except BaseException:
+            self.gate.give_back_turn(user)
+            raise
+
+    def _labels(self, user: ChatUser, place: Place) -> dict[str, str]:
+        labels = {"via": user.platform, "channel": place.channel_id}
+        return labels | ({"user": user.name} if user.name else {})
+
+    # -- following -------------------------------------------------------------
+
+    async def follow(
+        self, job_id: str, on_progress: Callable[[JobView], Awaitable[None]], buckets: Sequence[TokenBucket]
+    ) -> Result:
+        """Progress through `on_progress` (throttled by `buckets`) until the job ends; then its result."""
+        view = await follow_job(self.client, job_id, on_progress, buckets)
+        job = await self.client.get(job_id)
+        return await self.result(job, view)
+
+    async def result(self, job: t.Job, view: JobView | None = None) -> Result:
+        if job.state is not t.JobState.SUCCEEDED:
+            reason = job.error or (view.error if view else "") or "no reason given"
+            text = "🚫 Cancelled." if job.state is t.JobState.CANCELLED else f"❌ That image failed: {reason}"
+            return Result(job, text)
+        data = [await self.client.read_output(o.id) for o in job.outputs]
+        image = await asyncio.to_thread(images.grid, data) if data else None
+        flagged = any(getattr(o, "flagged", False) for o in job.outputs)
+        return Result(job, result_text(job), image, flagged, self.buttons(job))
+
+    def buttons(self, job: t.Job) -> tuple[Button, ...]:
+        row = [Button("🔄 Re-roll", Action(ActionKind.REROLL, job.id))]
+        if follow_ups_supported():
+            shown = job.outputs[:MAX_BUTTON_IMAGES]
+            row += [Button(f"V{n}", Action(ActionKind.VARIATIONS, o.id)) for n, o in enumerate(shown, 1)]
+            row += [Button(f"U{n}", Action(ActionKind.UPSCALE, o.id)) for n, o in enumerate(shown, 1)]
+        row.append(Button("🗑️ Delete", Action(ActionKind.DELETE, job.id)))
+        return tuple(row)
+
+    # -- the person's jobs -----------------------------------------------------
+
+    async def active_jobs(self, user: ChatUser) -> tuple[t.Job, ...]:
+        page = await self.client.list_jobs(states=ACTIVE, owner=user.owner, page_size=100)
+        return page.jobs
+
+    async def own_job(self, user: ChatUser, job_id: str) -> t.Job:
+        job = await self.client.get(job_id)
+        if job.owner != user.owner:
+            raise Refused("That is someone else's image; only the person who asked for it can do that.")
+        return job
+
+    async def delete(self, user: ChatUser, job_id: str) -> None:
+        """Delete the job and its images (requester only); its message is the platform's to remove."""
+        job = await self.own_job(user, job_id)
+        if not job.state.terminal:
+            await self.client.cancel(job_id)
+        await self.client.delete(job_id)
+
+    async def cancel(self, user: ChatUser, job_id: str = "") -> str:
+        """Cancel the job (default: the person's newest waiting or running one); the reply."""
+        if not job_id:
+            active = await self.active_jobs(user)
+            if not active:
+                return "You have no images waiting or in progress."
+            job_id = max(active, key=lambda j: j.created_at).id
+        job = await self.own_job(user, job_id)
+        if job.state.terminal:
+            return f"`{job_id}` has already {job.state.value}; nothing to cancel."
+        await self.client.cancel(job_id)
+        return f"Cancelled `{job_id}` ({describe(job)})."
+
+    async def queue_text(self, user: ChatUser) -> str:
+        status = await self.client.status()
+        active = sorted(await self.active_jobs(user), key=lambda j: j.created_at)
+        head = f"The queue: {status.queue.queued} waiting, {status.queue.running} running."
+        if status.queue.paused:
+            head += " It is paused for now."
+        if not active:
+            return head + "\nYou have nothing waiting."
+        lines = [head, "Yours:"]
+        for job in active:
+            where = "running" if job.state is t.JobState.RUNNING else f"#{job.queue_position} in the queue"
+            eta = f", about {format_seconds(job.eta_seconds)}" if job.eta_seconds is not None else ""
+            lines.append(f"• `{job.id}` {where}{eta}: {describe(job)}")
+        return "\n".join(lines)
+
+    async def history_text(self, user: ChatUser, limit: int = 5) -> str:
+        page = await self.client.list_jobs(owner=user.owner, page_size=limit)
+        if not page.jobs:
+            return "You have not made any images yet; try /imagine."
+        lines = [f"Your last {len(page.jobs)} jobs:"]
+        for job in page.jobs:
+            seeds = ", ".join(str(o.seed) for o in job.outputs)
+            seed = f" · seed {seeds}" if seeds else ""
+            lines.append(f"• `{job.id}` {job.state.value}{seed}: {describe(job)}")
+        return "\n".join(lines)
+
+    async def models_text(self) -> str:
+        listing = await self.client.list_models()
+        installed = [m for m in listing.models if m.installed]
+        if not installed:
+            return "No models are installed yet; the daemon's owner can add some with `imagine models pull`."
+        lines = ["Models you can use with `model:`:"]
+        for model in installed:
+            default = " (default)" if model.is_default else ""
+            size = f" · {model.defaults.width}x{model.defaults.height}" if model.defaults else ""
+            lines.append(f"• `{model.name}`{default}{size}: {clip(model.description, 80)}")
+        return "\n".join(lines)
+
+
+def clip(text: str, width: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def result_text(job: t.Job) -> str:
+    seeds = ", ".join(str(o.seed) for o in job.outputs)
+    took = f" · {format_seconds(job.timings.total_ms / 1000)}" if job.timings.total_ms else ""
+    size = f"{job.outputs[0].width}x{job.outputs[0].height}" if job.outputs else ""
+    return f"{describe(job)}\nseed {seeds} · {size} · {job.spec.model}{took}"
+
+
+def describe(job: t.Job) -> str:
+    """The job in a few words: its prompt, or what its task does to which image."""
+    task = job.spec.task
+    prompt = getattr(task, "prompt", None)
+    if prompt is not None:
+        return clip(prompt)
+    return f"{type(task).__name__.lower()} of `{getattr(task, 'output_id', '?')}`"
