@@ -19,7 +19,7 @@ from imagine import types as t
 from imagine.client import Client
 
 from bots import images
-from bots.buckets import TokenBucket
+from bots.buckets import TokenBucket, take_all
 from bots.config import BotConfig
 from bots.follow import follow_job
 from bots.policy import ChatUser, Gate, Place, Refused
@@ -53,10 +53,18 @@ def follow_ups_supported() -> bool:
 
 
 class ChatCore:
-    def __init__(self, client: Client, config: BotConfig, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        client: Client,
+        config: BotConfig,
+        clock: Callable[[], float] = time.monotonic,
+        retry_delay: float = 2.0,
+    ) -> None:
+        """`retry_delay`: seconds before the first try to reattach when the daemon has gone away."""
         self.client = client
         self.config = config
         self.gate = Gate(config, clock)
+        self.retry_delay = retry_delay
 
     def client_for(self, user: ChatUser) -> Client:
         return self.client.as_owner(user.owner)
@@ -65,10 +73,25 @@ class ChatCore:
 
     async def start(self, user: ChatUser, place: Place, request: ImagineRequest) -> t.Job:
         """Submit `/imagine`; raises Refused (a limit, a bad option) or an ImagineError from the daemon."""
+        return await self.submit(user, self.prepare(user, place, request))
+
+    def prepare(self, user: ChatUser, place: Place, request: ImagineRequest) -> t.JobSpec:
+        """The checks that need no daemon (place, words, rate, options), spending one of the person's turns."""
         self.gate.admit(user, place, request.prompt, request.negative)
-        return await self._submit_spent(user, place, lambda priority: request.to_spec(
-            self.config.defaults, priority, self._labels(user, place)
-        ))
+        try:
+            return request.to_spec(self.config.defaults, self.gate.priority(user, place), self._labels(user, place))
+        except Refused:
+            self.gate.give_back_turn(user)
+            raise
+
+    async def submit(self, user: ChatUser, spec: t.JobSpec) -> t.Job:
+        """Check the person's queued cap and submit as them; the turn is given back when nothing started."""
+        try:
+            self.gate.check_queued(user, len(await self.active_jobs(user)))
+            return (await self.client_for(user).submit(spec)).job
+        except BaseException:
+            self.gate.give_back_turn(user)
+            raise
 
     async def start_action(self, user: ChatUser, place: Place, action: Action) -> t.Job:
         """Submit the job a button asks for (re-roll, variations, upscale), as the person who clicked it."""
@@ -79,9 +102,12 @@ class ChatCore:
             task = original.spec.task
             self.gate.check_words(getattr(task, "prompt", ""), getattr(task, "negative_prompt", ""))
         self.gate.take_turn(user)
-        return await self._submit_spent(user, place, lambda priority: self._follow_up_spec(
-            action, priority, original, self._labels(user, place)
-        ))
+        try:
+            spec = self._follow_up_spec(action, self.gate.priority(user, place), original, self._labels(user, place))
+        except Refused:
+            self.gate.give_back_turn(user)
+            raise
+        return await self.submit(user, spec)
 
     def _follow_up_spec(
         self, action: Action, priority: t.Priority, original: t.Job | None, labels: dict[str, str]
@@ -99,19 +125,6 @@ class ChatCore:
             raise Refused(f"The {action.kind.value} button does not start an image.")
         return t.JobSpec(task, priority=priority, labels=labels)
 
-    async def _submit_spent(
-        self, user: ChatUser, place: Place, build: Callable[[t.Priority], t.JobSpec]
-    ) -> t.Job:
-        """Check the queue cap and submit; the person's turn is given back when nothing was started."""
-        try:
-            spec = build(self.gate.priority(user, place))
-            client = self.client_for(user)
-            self.gate.check_queued(user, len(await self.active_jobs(user)))
-            return (await client.submit(spec)).job
-        except BaseException:
-            self.gate.give_back_turn(user)
-            raise
-
     def _labels(self, user: ChatUser, place: Place) -> dict[str, str]:
         labels = {"via": user.platform, "channel": place.channel_id}
         return labels | ({"user": user.name} if user.name else {})
@@ -121,10 +134,15 @@ class ChatCore:
     async def follow(
         self, job_id: str, on_progress: Callable[[JobView], Awaitable[None]], buckets: Sequence[TokenBucket]
     ) -> Result:
-        """Progress through `on_progress` (throttled by `buckets`) until the job ends; then its result."""
-        view = await follow_job(self.client, job_id, on_progress, buckets)
+        """Progress through `on_progress` (throttled by `buckets`) until the job ends; then its result.
+
+        It returns once the buckets allow one more edit, which is the result's.
+        """
+        view = await follow_job(self.client, job_id, on_progress, buckets, retry_delay=self.retry_delay)
         job = await self.client.get(job_id)
-        return await self.result(job, view)
+        result = await self.result(job, view)
+        await take_all(buckets)
+        return result
 
     async def result(self, job: t.Job, view: JobView | None = None) -> Result:
         if job.state is not t.JobState.SUCCEEDED:

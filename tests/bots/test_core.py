@@ -18,7 +18,7 @@ from bots.config import BotConfig, Defaults, Limits
 from bots.core import ChatCore
 from bots.images import GAP
 from bots.policy import ChatUser, Place, Refused
-from bots.progress import JobView
+from bots.progress import JobView, status_line
 from bots.replies import DAEMON_DOWN, reply_for
 from bots.requests import Action, ActionKind, ImagineRequest
 from tests.e2e.daemon_process import DaemonProcess
@@ -145,3 +145,32 @@ async def test_daemon_down_is_said_plainly() -> None:
         with pytest.raises(Exception) as down:
             await core.start(user("5001"), PLACE, ImagineRequest("anything"))
     assert reply_for(down.value) == DAEMON_DOWN
+
+
+async def test_a_message_being_followed_survives_a_daemon_restart(fresh_daemon: DaemonProcess) -> None:
+    await fresh_daemon.start()
+    async with fresh_daemon.client() as admin, Client(fresh_daemon.target) as shared:
+        await admin.pause_queue()
+        core = ChatCore(shared, config(), retry_delay=0.2)
+        job = await core.start(user("6001"), PLACE, ImagineRequest("through the storm"))
+        seen: list[JobView] = []
+        changed = asyncio.Event()
+
+        async def show(view: JobView) -> None:
+            seen.append(view)
+            changed.set()
+
+        async def until(predicate) -> None:  # type: ignore[no-untyped-def]
+            while not any(predicate(v) for v in seen):
+                changed.clear()
+                await asyncio.wait_for(changed.wait(), 60)
+
+        following = asyncio.create_task(core.follow(job.id, show, []))
+        await until(lambda v: v.state is t.JobState.QUEUED)
+        fresh_daemon.kill9()
+        await until(lambda v: v.daemon_down)
+        await fresh_daemon.start()
+        await admin.resume_queue()
+        result = await asyncio.wait_for(following, 120)
+    assert result.job.state is t.JobState.SUCCEEDED and result.image
+    assert "daemon is down" in status_line(next(v for v in seen if v.daemon_down))

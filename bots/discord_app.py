@@ -1,0 +1,247 @@
+"""The Discord bot: `/imagine`, `/queue`, `/cancel`, `/models`, `/history`, and the buttons under results.
+
+    bot = ImagineBot(ChatCore(client, config), config.discord)
+    await bot.start(config.discord.token)
+
+A command is deferred at once (Discord wants an answer within 3 s); the
+"thinking" response is then edited with the progress and finally with the
+image and its buttons. Interaction tokens last 15 minutes: a job that
+outlives its token finishes in a channel message instead. discord.py reads
+Discord's rate-limit headers and waits its buckets out; the bot's own
+throttle only bounds how often one message is edited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import time
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from imagine import errors
+from imagine import types as t
+
+from bots.buckets import TokenBucket
+from bots.config import DiscordSettings
+from bots.core import Button, ChatCore, Result, describe
+from bots.images import fit
+from bots.policy import ChatUser, Place, Refused
+from bots.progress import JobView, status_line
+from bots.replies import reply_for
+from bots.requests import Action, ActionKind, ImagineRequest
+
+log = logging.getLogger(__name__)
+INVALID_WEBHOOK_TOKEN = 50027
+
+
+def chat_user(interaction: discord.Interaction) -> ChatUser:
+    who = interaction.user
+    roles = getattr(who, "roles", [])
+    names = {str(r.id) for r in roles} | {r.name for r in roles}
+    return ChatUser("discord", str(who.id), roles=frozenset(names), name=who.name)
+
+
+def place_of(interaction: discord.Interaction) -> Place:
+    channel = interaction.channel
+    nsfw = bool(getattr(channel, "is_nsfw", lambda: False)())
+    return Place(str(interaction.guild_id or "dm"), str(interaction.channel_id or ""), age_restricted=nsfw)
+
+
+class JobMessage:
+    """Where a job is shown: the interaction's response, then a channel message once the token has run out."""
+
+    def __init__(self, interaction: discord.Interaction, settings: DiscordSettings) -> None:
+        self.interaction = interaction
+        self.settings = settings
+        self.expires = interaction.created_at + dt.timedelta(seconds=settings.token_lifetime)
+        self.moved: discord.Message | None = None
+
+    def token_alive(self) -> bool:
+        return self.moved is None and discord.utils.utcnow() < self.expires
+
+    async def edit(self, content: str, files: list[discord.File] | None = None, view: discord.ui.View | None = None) -> None:
+        fields: dict[str, Any] = {"content": content, "view": view}
+        if files is not None:
+            fields["attachments"] = files
+        if self.token_alive():
+            try:
+                await self.interaction.edit_original_response(**fields)
+                return
+            except discord.HTTPException as exc:
+                if exc.code != INVALID_WEBHOOK_TOKEN and exc.status != 401:
+                    raise
+        if self.moved is None:
+            channel = self.interaction.channel or self.interaction.client.get_partial_messageable(self.interaction.channel_id or 0)
+            send = {"content": content, "files": files or []} | ({"view": view} if view else {})
+            self.moved = await channel.send(**send)  # type: ignore[union-attr]
+        else:
+            await self.moved.edit(**fields)
+
+
+def result_view(buttons: tuple[Button, ...]) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for button in buttons:
+        kind = button.action.kind
+        row = {ActionKind.VARIATIONS: 1, ActionKind.UPSCALE: 2}.get(kind, 0)
+        style = discord.ButtonStyle.danger if kind is ActionKind.DELETE else discord.ButtonStyle.secondary
+        view.add_item(discord.ui.Button(label=button.label, custom_id=button.action.custom_id, style=style, row=row))
+    return view
+
+
+class ImagineBot(discord.Client):
+    def __init__(self, core: ChatCore, settings: DiscordSettings, **options: Any) -> None:
+        super().__init__(intents=discord.Intents.default(), **options)
+        self.core = core
+        self.settings = settings
+        self.tree = app_commands.CommandTree(self)
+        add_commands(self)
+
+    async def setup_hook(self) -> None:
+        guilds = [discord.Object(int(g)) for g in self.settings.sync_guilds]
+        for guild in guilds:
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+        if not guilds:
+            await self.tree.sync()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.type is not discord.InteractionType.component or not interaction.data:
+            return
+        action = Action.parse(str(interaction.data.get("custom_id", "")))
+        if action is None:
+            return
+        if action.kind is ActionKind.DELETE:
+            await self.delete_result(interaction, action.target)
+        else:
+            await self.follow_up(interaction, action)
+
+    # -- making images ---------------------------------------------------------
+
+    async def imagine(self, interaction: discord.Interaction, request: ImagineRequest) -> None:
+        user, place = chat_user(interaction), place_of(interaction)
+        try:
+            spec = self.core.prepare(user, place, request)
+        except Refused as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        try:
+            job = await self.core.submit(user, spec)
+        except (Refused, errors.ImagineError) as exc:
+            await self.refuse_after_defer(interaction, exc)
+            return
+        await self.show_job(interaction, user, place, job)
+
+    async def follow_up(self, interaction: discord.Interaction, action: Action) -> None:
+        """Re-roll, V<n>, U<n>: a new message (deferred at once) that follows the new job."""
+        user, place = chat_user(interaction), place_of(interaction)
+        await interaction.response.defer(thinking=True)
+        try:
+            job = await self.core.start_action(user, place, action)
+        except (Refused, errors.ImagineError) as exc:
+            await self.refuse_after_defer(interaction, exc)
+            return
+        await self.show_job(interaction, user, place, job)
+
+    async def refuse_after_defer(self, interaction: discord.Interaction, exc: Exception) -> None:
+        """Swap the public "thinking…" message for a reply only the person sees."""
+        await interaction.delete_original_response()
+        await interaction.followup.send(reply_for(exc), ephemeral=True)
+
+    async def show_job(self, interaction: discord.Interaction, user: ChatUser, place: Place, job: t.Job) -> None:
+        message = JobMessage(interaction, self.settings)
+        header = f"**{describe(job)}** — <@{user.user_id}>"
+        last_preview = [0.0]
+
+        async def show_progress(view: JobView) -> None:
+            files = None
+            now = time.monotonic()
+            if self.settings.previews and view.preview and now - last_preview[0] >= self.settings.preview_interval:
+                files, last_preview[0] = [discord.File(io.BytesIO(view.preview), "preview.png")], now
+            await message.edit(f"{header}\n{status_line(view)}", files)
+
+        buckets = [TokenBucket.every(self.settings.edit_interval)]
+        try:
+            result = await self.core.follow(job.id, show_progress, buckets)
+        except errors.ImagineError as exc:
+            await message.edit(f"{header}\n{reply_for(exc)}", [])
+            return
+        await message.edit(f"{result.text} — <@{user.user_id}>", self.result_files(result, interaction, place),
+                           result_view(result.buttons) if result.buttons else None)
+
+    def result_files(self, result: Result, interaction: discord.Interaction, place: Place) -> list[discord.File]:
+        if result.image is None:
+            return []
+        limit = min(self.settings.attachment_limit, interaction.filesize_limit or self.settings.attachment_limit)
+        data, extension = fit(result.image, limit)
+        spoiler = result.flagged and not place.age_restricted
+        return [discord.File(io.BytesIO(data), f"{result.job.id}.{extension}", spoiler=spoiler)]
+
+    async def delete_result(self, interaction: discord.Interaction, job_id: str) -> None:
+        try:
+            await self.core.delete(chat_user(interaction), job_id)
+        except errors.NotFound:
+            pass  # the job is gone already; the message can still go
+        except (Refused, errors.ImagineError) as exc:
+            await interaction.response.send_message(reply_for(exc), ephemeral=True)
+            return
+        await interaction.response.defer()
+        await interaction.delete_original_response()  # for a button, the message it is on
+
+    # -- the person's own jobs ---------------------------------------------------
+
+    async def answer(self, interaction: discord.Interaction, text_of: Any) -> None:
+        """A private answer that needs the daemon: deferred first, then the text (or what went wrong)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            text = await text_of()
+        except (Refused, errors.ImagineError) as exc:
+            text = reply_for(exc)
+        await interaction.edit_original_response(content=text)
+
+
+def add_commands(bot: ImagineBot) -> None:
+    core = bot.core
+
+    @bot.tree.command(name="imagine", description="Make an image from a text prompt")
+    @app_commands.describe(
+        prompt="what to draw",
+        negative="what to keep out of the image",
+        model="which model (see /models); empty for the default",
+        size="WIDTHxHEIGHT, e.g. 512x512; empty for the model's own",
+        steps="denoising steps; more is slower and finer",
+        seed="a number to make the same image again",
+        count="how many images",
+    )
+    async def imagine(
+        interaction: discord.Interaction,
+        prompt: str,
+        negative: str = "",
+        model: str = "",
+        size: str = "",
+        steps: app_commands.Range[int, 1, 500] | None = None,
+        seed: app_commands.Range[int, 0, 2**32 - 1] | None = None,
+        count: app_commands.Range[int, 1, 16] | None = None,
+    ) -> None:
+        await bot.imagine(interaction, ImagineRequest(prompt, negative, model, size, steps, seed, count))
+
+    @bot.tree.command(name="queue", description="Your images waiting or in progress, and the queue's length")
+    async def queue(interaction: discord.Interaction) -> None:
+        await bot.answer(interaction, lambda: core.queue_text(chat_user(interaction)))
+
+    @bot.tree.command(name="cancel", description="Cancel one of your images (default: the newest)")
+    @app_commands.describe(job="the job id (see /queue); empty for your newest")
+    async def cancel(interaction: discord.Interaction, job: str = "") -> None:
+        await bot.answer(interaction, lambda: core.cancel(chat_user(interaction), job.strip()))
+
+    @bot.tree.command(name="models", description="The models you can use")
+    async def models(interaction: discord.Interaction) -> None:
+        await bot.answer(interaction, core.models_text)
+
+    @bot.tree.command(name="history", description="Your last images")
+    async def history(interaction: discord.Interaction) -> None:
+        await bot.answer(interaction, lambda: core.history_text(chat_user(interaction)))
