@@ -12,12 +12,13 @@ import asyncio
 import itertools
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import discord
 from aiohttp import web
+
+from tests.bots.fake_http import Recorder
 
 APP_ID = "700000000000000001"
 BOT_ID = "700000000000000002"
@@ -48,39 +49,15 @@ class Call:
         return [c["custom_id"] for row in self.payload.get("components", []) for c in row.get("components", [])]
 
 
-class FakeDiscord:
+class FakeDiscord(Recorder[Call]):
     def __init__(self) -> None:
-        self.calls: list[Call] = []
+        super().__init__()
         self.expired_tokens: set[str] = set()  # editing these answers 401 Invalid Webhook Token
-        self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self.base = ""
 
-    async def start(self) -> str:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base = f"http://127.0.0.1:{port}/api/v10"
-        return self.base
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def wait_for(self, predicate: Callable[[Call], bool], timeout: float = 120) -> Call:
-        async def first() -> Call:
-            async with self._changed:
-                while True:
-                    for call in self.calls:
-                        if predicate(call):
-                            return call
-                    await self._changed.wait()
-
-        return await asyncio.wait_for(first(), timeout)
+    @property
+    def base(self) -> str:
+        """What `discord.http.Route.BASE` is set to."""
+        return f"{self.url}/api/v10"
 
     def matching(self, method: str, pattern: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and re.fullmatch(pattern, c.path)]
@@ -89,9 +66,7 @@ class FakeDiscord:
         path = request.path.removeprefix("/api/v10")
         payload, files = await _read_body(request)
         call = Call(request.method, path, payload, files, asyncio.get_running_loop().time())
-        async with self._changed:
-            self.calls.append(call)
-            self._changed.notify_all()
+        await self.record(call)
         return self._answer(call)
 
     def _answer(self, call: Call) -> web.StreamResponse:

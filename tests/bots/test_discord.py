@@ -37,8 +37,8 @@ async def client(daemon: DaemonProcess) -> AsyncIterator[Client]:
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def fake() -> AsyncIterator[FakeDiscord]:
     server = FakeDiscord()
-    base = await server.start()
-    saved, discord.http.Route.BASE = discord.http.Route.BASE, base
+    await server.start()
+    saved, discord.http.Route.BASE = discord.http.Route.BASE, server.base
     yield server
     discord.http.Route.BASE = saved
     await server.stop()

@@ -1,0 +1,128 @@
+"""The Slack bot through Bolt's real request dispatch (signed requests) and slack_sdk's real Web API client,
+against a fake Slack API on loopback, with a real daemon making the images."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from PIL import Image
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+from imagine.client import Client
+
+from bots.config import BotConfig, Defaults, Limits, SlackSettings
+from bots.core import ChatCore
+from bots.slack_app import build_app
+from tests.bots.fake_slack import CHANNEL_ID, SIGNING_SECRET, FakeSlack, SlackCall, button_click, signed, slash_command
+from tests.e2e.daemon_process import DaemonProcess
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+EDIT_INTERVAL = 0.3
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def client(daemon: DaemonProcess) -> AsyncIterator[Client]:
+    async with Client(daemon.target) as shared:
+        yield shared
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def fake() -> AsyncIterator[FakeSlack]:
+    server = FakeSlack()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def make_app(client: Client, fake: FakeSlack, limits: Limits = Limits(jobs_per_minute=600, burst=50)) -> AsyncApp:
+    settings = SlackSettings(bot_token="xoxb-fake", signing_secret=SIGNING_SECRET, mode="http",
+                             edit_interval=EDIT_INTERVAL, channel_interval=0.1)
+    config = BotConfig(defaults=Defaults(size="64x64", steps=2), limits=limits, slack=settings)
+    return build_app(ChatCore(client, config), settings, api_url=f"{fake.url}/api/")
+
+
+async def send(app: AsyncApp, body: str, headers: dict[str, str] | None = None) -> Any:
+    """Dispatch a request as Bolt's HTTP adapters do; the answer is the acknowledgement."""
+    return await app.async_dispatch(AsyncBoltRequest(body=body, headers=headers or signed(body)))
+
+
+def mentions(user_id: str) -> Callable[[SlackCall], bool]:
+    return lambda c: f"<@{user_id}>" in c.args.get("text", "")
+
+
+async def result_of(fake: FakeSlack, user_id: str) -> tuple[SlackCall, SlackCall, SlackCall]:
+    """The message posted for `user_id`'s job, its last update (with the buttons) and the upload into its thread."""
+    posted = await fake.wait_for(lambda c: c.method == "chat.postMessage" and mentions(user_id)(c))
+    ts = posted.reply["ts"]
+    final = await fake.wait_for(lambda c: c.method == "chat.update" and c.args["ts"] == ts and "blocks" in c.args)
+    upload = await fake.wait_for(lambda c: c.method == "files.completeUploadExternal" and c.args.get("thread_ts") == ts)
+    return posted, final, upload
+
+
+def action_ids(final: SlackCall) -> list[str]:
+    blocks = final.args["blocks"]
+    blocks = blocks if isinstance(blocks, list) else json.loads(blocks)
+    return [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+async def test_imagine_acks_then_updates_progress_then_uploads_into_the_thread(client: Client, fake: FakeSlack) -> None:
+    app = make_app(client, fake)
+    ack = await send(app, slash_command("a lighthouse --steps 40 --size 128x128 --seed 9", "U1001", f"{fake.url}/respond/1"))
+    assert ack.status == 200 and ack.body == ""
+    posted, final, upload = await result_of(fake, "U1001")
+    assert posted.args["channel"] == CHANNEL_ID
+
+    updates = [c for c in fake.calls if c.method == "chat.update" and c.args["ts"] == final.args["ts"]]
+    assert updates[-1] is final and any("steps" in c.args["text"] for c in updates[:-1])
+    gaps = [later.at - earlier.at for earlier, later in zip(updates, updates[1:])]
+    assert all(gap >= EDIT_INTERVAL * 0.9 for gap in gaps), gaps
+
+    uploaded = next(c for c in fake.calls if c.method == "upload")
+    assert Image.open(io.BytesIO(uploaded.body)).size == (128, 128)
+    job_id = next(i.split(":")[2] for i in action_ids(final) if i.startswith("imagine:reroll:"))
+    job = await client.get(job_id)
+    assert job.owner == "slack:T0001:U1001" and job.spec.task.seed == 9 and job.spec.task.steps == 40
+    assert upload.args["channel_id"] == CHANNEL_ID
+
+
+async def test_a_rate_limited_user_gets_a_clear_reply(client: Client, fake: FakeSlack) -> None:
+    app = make_app(client, fake, Limits(jobs_per_minute=1, burst=1))
+    await send(app, slash_command("first", "U1002", f"{fake.url}/respond/2"))
+    second = await send(app, slash_command("second", "U1002", f"{fake.url}/respond/2"))
+    assert "you can start the next one in" in second.body
+
+
+async def test_an_unknown_option_is_named(client: Client, fake: FakeSlack) -> None:
+    answer = await send(make_app(client, fake), slash_command("a cat --stepz 3", "U1003", f"{fake.url}/respond/3"))
+    assert "--stepz is not an option" in answer.body
+
+
+async def test_an_unsigned_request_is_rejected(client: Client, fake: FakeSlack) -> None:
+    body = slash_command("a cat", "U1004", f"{fake.url}/respond/4")
+    answer = await send(make_app(client, fake), body, signed(body, secret="someone-elses-secret"))
+    assert answer.status == 401
+
+
+async def test_a_button_click_starts_the_follow_up_in_the_thread(client: Client, fake: FakeSlack) -> None:
+    app = make_app(client, fake)
+    await send(app, slash_command("a red fox", "U1005", f"{fake.url}/respond/5"))
+    _, final, _ = await result_of(fake, "U1005")
+    reroll = next(i for i in action_ids(final) if i.startswith("imagine:reroll:"))
+    ack = await send(app, button_click(reroll, "U1006", final.args["ts"], f"{fake.url}/respond/6"))
+    assert ack.status == 200
+    posted, second, _ = await result_of(fake, "U1006")
+    assert posted.args["thread_ts"] == final.args["ts"]
+    new_job = await client.get(next(i.split(":")[2] for i in action_ids(second) if i.startswith("imagine:reroll:")))
+    assert new_job.owner == "slack:T0001:U1006" and new_job.spec.task.prompt == "a red fox"
+
+    not_yours = next(i for i in action_ids(final) if i.startswith("imagine:del:"))
+    await send(app, button_click(not_yours, "U1006", final.args["ts"], f"{fake.url}/respond/7"))
+    refusal = await fake.wait_for(lambda c: c.method == "respond" and "someone else's" in c.body.decode())
+    assert b'"ephemeral"' in refusal.body
