@@ -147,9 +147,9 @@ async def test_daemon_down_is_said_plainly() -> None:
     assert reply_for(down.value) == DAEMON_DOWN
 
 
-async def test_a_message_being_followed_survives_a_daemon_restart(fresh_daemon: DaemonProcess) -> None:
-    await fresh_daemon.start()
-    async with fresh_daemon.client() as admin, Client(fresh_daemon.target) as shared:
+async def test_a_message_being_followed_survives_a_daemon_restart(daemon: DaemonProcess) -> None:
+    """Last in this module: it restarts the module's daemon."""
+    async with daemon.client() as admin, Client(daemon.target) as shared:
         await admin.pause_queue()
         core = ChatCore(shared, config(), retry_delay=0.2)
         job = await core.start(user("6001"), PLACE, ImagineRequest("through the storm"))
@@ -167,9 +167,9 @@ async def test_a_message_being_followed_survives_a_daemon_restart(fresh_daemon: 
 
         following = asyncio.create_task(core.follow(job.id, show, []))
         await until(lambda v: v.state is t.JobState.QUEUED)
-        fresh_daemon.kill9()
+        daemon.kill9()
         await until(lambda v: v.daemon_down)
-        await fresh_daemon.start()
+        await daemon.start()
         await admin.resume_queue()
         result = await asyncio.wait_for(following, 120)
     assert result.job.state is t.JobState.SUCCEEDED and result.image
