@@ -41,7 +41,7 @@ class Result:
     """A finished job as a message shows it."""
 
     job: t.Job
-    text: str
+    details: str                # under the title line: seeds, size, model, time; or why it failed
     image: bytes | None = None  # the one image, or a grid of them (PNG)
     flagged: bool = False       # a safety checker flagged an image
     buttons: tuple[Button, ...] = ()
@@ -147,12 +147,12 @@ class ChatCore:
     async def result(self, job: t.Job, view: JobView | None = None) -> Result:
         if job.state is not t.JobState.SUCCEEDED:
             reason = job.error or (view.error if view else "") or "no reason given"
-            text = "🚫 Cancelled." if job.state is t.JobState.CANCELLED else f"❌ That image failed: {reason}"
-            return Result(job, text)
+            details = "🚫 Cancelled." if job.state is t.JobState.CANCELLED else f"❌ That image failed: {reason}"
+            return Result(job, details)
         data = [await self.client.read_output(o.id) for o in job.outputs]
         image = await asyncio.to_thread(images.grid, data) if data else None
         flagged = any(getattr(o, "flagged", False) for o in job.outputs)
-        return Result(job, result_text(job), image, flagged, self.buttons(job))
+        return Result(job, result_details(job), image, flagged, self.buttons(job))
 
     def buttons(self, job: t.Job) -> tuple[Button, ...]:
         row = [Button("🔄 Re-roll", Action(ActionKind.REROLL, job.id))]
@@ -239,11 +239,11 @@ def clip(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
-def result_text(job: t.Job) -> str:
+def result_details(job: t.Job) -> str:
     seeds = ", ".join(str(o.seed) for o in job.outputs)
     took = f" · {format_seconds(job.timings.total_ms / 1000)}" if job.timings.total_ms else ""
     size = f"{job.outputs[0].width}x{job.outputs[0].height}" if job.outputs else ""
-    return f"{describe(job)}\nseed {seeds} · {size} · {job.spec.model}{took}"
+    return f"seed {seeds} · {size} · {job.spec.model}{took}"
 
 
 def describe(job: t.Job) -> str:

@@ -170,8 +170,8 @@ class ImagineBot(discord.Client):
         except errors.ImagineError as exc:
             await message.edit(f"{header}\n{reply_for(exc)}", [])
             return
-        await message.edit(f"{result.text} — <@{user.user_id}>", self.result_files(result, interaction, place),
-                           result_view(result.buttons) if result.buttons else None)
+        files = self.result_files(result, interaction, place)
+        await message.edit(f"{header}\n{result.details}", files, result_view(result.buttons) if result.buttons else None)
 
     def result_files(self, result: Result, interaction: discord.Interaction, place: Place) -> list[discord.File]:
         if result.image is None:

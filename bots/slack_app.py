@@ -111,7 +111,7 @@ class SlackImagine:
         except errors.ImagineError as exc:
             await client.chat_update(channel=channel, ts=ts, text=f"{header}\n{reply_for(exc)}")
             return
-        text = f"{result.text.replace('**', '*')} — <@{user.user_id}>"
+        text = f"{header}\n{result.details}"
         if result.flagged:
             text += "\n⚠️ The safety checker flagged this image."
         await client.chat_update(channel=channel, ts=ts, text=text, blocks=result_blocks(text, result))

@@ -60,7 +60,7 @@ async def test_imagine_makes_an_image_owned_by_the_chat_user(client: Client) -> 
     seen, result = await run(core, job.id)
     assert result.job.state is t.JobState.SUCCEEDED
     assert Image.open(io.BytesIO(result.image)).size == (64, 64)
-    assert "seed 7" in result.text
+    assert result.details.startswith("seed 7 · 64x64 · tiny-sd")
     assert [b.action for b in result.buttons][0] == Action(ActionKind.REROLL, job.id)
     assert result.buttons[-1].action == Action(ActionKind.DELETE, job.id)
     assert seen and all(not v.finished for v in seen)
