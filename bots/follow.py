@@ -32,6 +32,7 @@ class LatestOnly(Generic[U]):
         self._buckets = buckets
         self._pending: U | None = None
         self._wake = asyncio.Event()
+        self._sending = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
     def offer(self, update: U) -> None:
@@ -48,15 +49,17 @@ class LatestOnly(Generic[U]):
             update, self._pending = self._pending, None
             if update is None:
                 continue
-            try:
-                await self._send(update)
-            except Exception:  # noqa: BLE001 - a lost progress edit must not stop the job's message
-                log.warning("a progress update failed", exc_info=True)
+            async with self._sending:
+                try:
+                    await self._send(update)
+                except Exception:  # noqa: BLE001 - a lost progress edit must not stop the job's message
+                    log.warning("a progress update failed", exc_info=True)
 
     async def close(self, final: U | None = None) -> None:
-        """Drop what is pending; then send `final` (waiting for the buckets like any update)."""
+        """Let an update under way land, drop what is pending; then send `final` (waiting for the buckets)."""
         if self._task is not None:
-            self._task.cancel()
+            async with self._sending:  # never cut an edit off half-sent: it could land after the next one
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler, async_default_handlers
 from slack_sdk.web.async_client import AsyncWebClient
 
 from imagine import errors
@@ -144,7 +145,12 @@ def build_app(core: ChatCore, settings: SlackSettings, api_url: str = SLACK_API)
     """The Bolt app with the listeners; `api_url` points the Web API elsewhere (tests, proxies)."""
     app = AsyncApp(
         signing_secret=settings.signing_secret,
-        client=AsyncWebClient(token=settings.bot_token, base_url=api_url),
+        client=AsyncWebClient(
+            token=settings.bot_token,
+            base_url=api_url,
+            # a 429 is retried after the Retry-After Slack sends, rather than dropping the update
+            retry_handlers=[*async_default_handlers(), AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+        ),
         request_verification_enabled=settings.mode == "http" or bool(settings.signing_secret),
     )
     bot = SlackImagine(core, settings)

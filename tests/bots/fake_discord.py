@@ -53,6 +53,7 @@ class FakeDiscord(Recorder[Call]):
     def __init__(self) -> None:
         super().__init__()
         self.expired_tokens: set[str] = set()  # editing these answers 401 Invalid Webhook Token
+        self.rate_limit_once: set[str] = set()  # the first edit with these answers 429, as Discord's API does
 
     @property
     def base(self) -> str:
@@ -83,6 +84,9 @@ class FakeDiscord(Recorder[Call]):
         if match := re.fullmatch(r"/webhooks/\d+/([^/]+)/messages/@original", path):
             if match.group(1) in self.expired_tokens:
                 return _json({"code": 50027, "message": "Invalid Webhook Token"}, status=401)
+            if method == "PATCH" and match.group(1) in self.rate_limit_once:
+                self.rate_limit_once.discard(match.group(1))
+                return _rate_limited(RATE_LIMIT_RETRY)
             return _message_or_nothing(call)
         if match := re.fullmatch(r"/channels/(\d+)/messages(?:/(\d+))?", path):
             return _message_or_nothing(call, channel_id=match.group(1), message_id=match.group(2))
@@ -95,6 +99,23 @@ def _json(data: Any, status: int = 200) -> web.Response:
     """JSON as Discord sends it: discord.py reads a body as JSON only under exactly `application/json`."""
     headers = {"Content-Type": "application/json", **RATE_LIMIT_HEADERS}
     return web.Response(body=json.dumps(data).encode(), status=status, headers=headers)
+
+
+RATE_LIMIT_RETRY = 0.5
+
+
+def _rate_limited(retry_after: float) -> web.Response:
+    """A 429 as Discord's API sends it (the `Via` header tells it apart from a Cloudflare ban)."""
+    body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": False}
+    headers = {
+        "Content-Type": "application/json",
+        "Via": "1.1 google",
+        "Retry-After": str(retry_after),
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset-After": str(retry_after),
+        "X-RateLimit-Scope": "user",
+    }
+    return web.Response(body=json.dumps(body).encode(), status=429, headers=headers)
 
 
 RATE_LIMIT_HEADERS = {  # read by discord.py's buckets, as Discord's are

@@ -37,6 +37,10 @@ class SlackCall:
 
 
 class FakeSlack(Recorder[SlackCall]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rate_limit_once: set[str] = set()  # the next call of these methods answers 429 ratelimited
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         path = request.path
@@ -44,6 +48,11 @@ class FakeSlack(Recorder[SlackCall]):
             method, args = path.removeprefix("/api/"), _args(request, body)
         else:
             method, args = path.strip("/").split("/")[0], {}
+        if method in self.rate_limit_once:
+            self.rate_limit_once.discard(method)
+            reply = {"ok": False, "error": "ratelimited"}
+            await self.record(SlackCall(method, args, body, asyncio.get_running_loop().time(), reply))
+            return web.json_response(reply, status=429, headers={"Retry-After": "0"})
         reply = {"ok": True, **self._answer(method, args)}
         await self.record(SlackCall(method, args, body, asyncio.get_running_loop().time(), reply))
         if method == "upload":

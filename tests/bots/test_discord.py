@@ -19,7 +19,7 @@ from imagine.client import Client
 from bots.config import BotConfig, Defaults, DiscordSettings, Limits
 from bots.core import ChatCore
 from bots.discord_app import ImagineBot
-from tests.bots.fake_discord import APP_ID, CHANNEL_ID, Call, FakeDiscord, click, message, slash
+from tests.bots.fake_discord import APP_ID, CHANNEL_ID, RATE_LIMIT_RETRY, Call, FakeDiscord, click, message, slash
 from tests.e2e.daemon_process import DaemonProcess
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -172,6 +172,17 @@ async def test_buttons_reroll_for_the_clicker_and_delete_for_the_requester_only(
     assert fake.matching("POST", callback(yours))[0].payload["type"] == DEFERRED_UPDATE
     with pytest.raises(errors.NotFound):
         await client.get(job_id)
+
+
+async def test_a_rate_limited_edit_waits_as_discord_says_and_still_lands(make_bot: BotFactory, fake: FakeDiscord) -> None:
+    bot = await make_bot()
+    payload = slash("imagine", "1010", prompt="patience")
+    fake.rate_limit_once.add(payload["token"])
+    feed(bot, payload)
+    await fake.wait_for(final_edit(payload))
+    limited, retried = fake.matching("PATCH", original(payload))[:2]
+    assert retried.content == limited.content  # the same edit, sent again
+    assert retried.at - limited.at >= RATE_LIMIT_RETRY * 0.9
 
 
 async def test_a_job_outliving_its_token_finishes_in_a_channel_message(make_bot: BotFactory, fake: FakeDiscord) -> None:

@@ -92,6 +92,17 @@ async def test_imagine_acks_then_updates_progress_then_uploads_into_the_thread(c
     assert upload.args["channel_id"] == CHANNEL_ID
 
 
+async def test_a_rate_limited_update_is_sent_again_after_retry_after(client: Client, fake: FakeSlack) -> None:
+    app = make_app(client, fake)
+    fake.rate_limit_once.add("chat.update")
+    await send(app, slash_command("a patient owl", "U1007", f"{fake.url}/respond/8"))
+    posted, final, _ = await result_of(fake, "U1007")
+    updates = fake.calls_of("chat.update", lambda c: c.args["ts"] == posted.reply["ts"])
+    limited = next(c for c in updates if not c.reply["ok"])
+    again = updates[updates.index(limited) + 1]
+    assert again.args["text"] == limited.args["text"] and again.reply["ok"]
+
+
 async def test_a_rate_limited_user_gets_a_clear_reply(client: Client, fake: FakeSlack) -> None:
     app = make_app(client, fake, Limits(jobs_per_minute=1, burst=1))
     await send(app, slash_command("first", "U1002", f"{fake.url}/respond/2"))
