@@ -40,8 +40,11 @@ class FakeSlack(Recorder[SlackCall]):
     def __init__(self) -> None:
         super().__init__()
         self.rate_limit_once: set[str] = set()  # the next call of these methods answers 429 ratelimited
+        self.envelopes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()  # to send over Socket Mode
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.path == "/socket-mode":
+            return await self._socket_mode(request)
         body = await request.read()
         path = request.path
         if path.startswith("/api/"):
@@ -61,7 +64,29 @@ class FakeSlack(Recorder[SlackCall]):
             return web.Response(text="ok")
         return web.json_response(reply)
 
+    async def _socket_mode(self, request: web.Request) -> web.WebSocketResponse:
+        """Slack's Socket Mode: hello, then each queued envelope; every message the app sends back is recorded."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0001"}})
+
+        async def send_envelopes() -> None:
+            while True:
+                await socket.send_json(await self.envelopes.get())
+
+        sender = asyncio.create_task(send_envelopes())
+        try:
+            async for frame in socket:
+                if frame.type == web.WSMsgType.TEXT:
+                    data = frame.json()
+                    await self.record(SlackCall("socket-mode-ack", data, frame.data.encode(), asyncio.get_running_loop().time(), {}))
+        finally:
+            sender.cancel()
+        return socket
+
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "apps.connections.open":
+            return {"url": self.url.replace("http://", "ws://") + "/socket-mode"}
         if method == "auth.test":
             return {"url": "https://fake.slack.com/", "team": "fake", "user": "imagine", "team_id": TEAM_ID,
                     "user_id": "UBOT", "bot_id": "BBOT", "is_enterprise_install": False}
@@ -98,11 +123,15 @@ def signed(body: str, secret: str = SIGNING_SECRET) -> dict[str, str]:
 
 
 def slash_command(text: str, user_id: str, response_url: str) -> str:
-    return urlencode({
+    return urlencode(slash_command_fields(text, user_id, response_url))
+
+
+def slash_command_fields(text: str, user_id: str, response_url: str) -> dict[str, str]:
+    return {
         "token": "legacy", "team_id": TEAM_ID, "team_domain": "fake", "channel_id": CHANNEL_ID, "channel_name": "art",
         "user_id": user_id, "user_name": f"user-{user_id}", "command": "/imagine", "text": text,
         "api_app_id": "A0001", "response_url": response_url, "trigger_id": "1.2.3",
-    })
+    }
 
 
 def button_click(action_id: str, user_id: str, message_ts: str, response_url: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from PIL import Image
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
@@ -19,7 +20,16 @@ from imagine.client import Client
 from bots.config import BotConfig, Defaults, Limits, SlackSettings
 from bots.core import ChatCore
 from bots.slack_app import build_app
-from tests.bots.fake_slack import CHANNEL_ID, SIGNING_SECRET, FakeSlack, SlackCall, button_click, signed, slash_command
+from tests.bots.fake_slack import (
+    CHANNEL_ID,
+    SIGNING_SECRET,
+    FakeSlack,
+    SlackCall,
+    button_click,
+    signed,
+    slash_command,
+    slash_command_fields,
+)
 from tests.e2e.daemon_process import DaemonProcess
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -41,8 +51,10 @@ async def fake() -> AsyncIterator[FakeSlack]:
     await server.stop()
 
 
-def make_app(client: Client, fake: FakeSlack, limits: Limits = Limits(jobs_per_minute=600, burst=50)) -> AsyncApp:
-    settings = SlackSettings(bot_token="xoxb-fake", signing_secret=SIGNING_SECRET, mode="http",
+def make_app(client: Client, fake: FakeSlack, limits: Limits = Limits(jobs_per_minute=600, burst=50),
+             mode: str = "http") -> AsyncApp:
+    secret = SIGNING_SECRET if mode == "http" else ""
+    settings = SlackSettings(bot_token="xoxb-fake", app_token="xapp-fake", signing_secret=secret, mode=mode,
                              edit_interval=EDIT_INTERVAL, channel_interval=0.1)
     config = BotConfig(defaults=Defaults(size="64x64", steps=2), limits=limits, slack=settings)
     return build_app(ChatCore(client, config), settings, api_url=f"{fake.url}/api/")
@@ -137,3 +149,18 @@ async def test_a_button_click_starts_the_follow_up_in_the_thread(client: Client,
     await send(app, button_click(not_yours, "U1006", final.args["ts"], f"{fake.url}/respond/7"))
     refusal = await fake.wait_for(lambda c: c.method == "respond" and "someone else's" in c.body.decode())
     assert b'"ephemeral"' in refusal.body
+
+
+async def test_socket_mode_acks_the_envelope_and_answers_the_command(client: Client, fake: FakeSlack) -> None:
+    app = make_app(client, fake, mode="socket")
+    handler = AsyncSocketModeHandler(app, "xapp-fake")  # opens its connection with apps.connections.open
+    await handler.connect_async()
+    try:
+        fields = slash_command_fields("a lantern --seed 4", "U1008", f"{fake.url}/respond/9")
+        await fake.envelopes.put({"envelope_id": "env-1", "type": "slash_commands", "accepts_response_payload": True, "payload": fields})
+        ack = await fake.wait_for(lambda c: c.method == "socket-mode-ack" and c.args.get("envelope_id") == "env-1")
+        assert "payload" not in ack.args or not ack.args["payload"]  # an empty acknowledgement: nothing to show yet
+        _, final, _ = await result_of(fake, "U1008")
+        assert "seed 4" in final.args["text"]
+    finally:
+        await handler.close_async()
