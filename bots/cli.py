@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from bots.config import BotConfig, ConfigError, load_config
+from bots.config import BotConfig, ConfigError, load_config, pending_file
 
 log = logging.getLogger("bots")
 CONFIG_ENV = "IMAGINE_BOT_CONFIG"
@@ -71,12 +71,14 @@ async def _say_if_daemon_down(client) -> None:  # type: ignore[no-untyped-def]
 async def run_discord(config: BotConfig, args: argparse.Namespace) -> None:
     from bots.core import ChatCore
     from bots.discord_app import ImagineBot
+    from bots.pending import PendingMessages
 
     if not config.discord.token:
         raise ConfigError("set DISCORD_TOKEN to the bot's token (Discord developer portal → your application → Bot → Reset Token)")
     async with _client(config, args) as client:
         await _say_if_daemon_down(client)
-        async with ImagineBot(ChatCore(client, config), config.discord) as bot:
+        pending = PendingMessages(pending_file(config, "discord"))
+        async with ImagineBot(ChatCore(client, config), config.discord, pending) as bot:
             await bot.start(config.discord.token)
 
 
@@ -85,7 +87,8 @@ async def run_slack(config: BotConfig, args: argparse.Namespace) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from bots.core import ChatCore
-    from bots.slack_app import build_app
+    from bots.pending import PendingMessages
+    from bots.slack_app import SlackBot
 
     http = args.http or config.slack.mode == "http"
     settings = dataclasses.replace(config.slack, mode="http" if http else "socket")
@@ -97,11 +100,12 @@ async def run_slack(config: BotConfig, args: argparse.Namespace) -> None:
         raise ConfigError("set SLACK_SIGNING_SECRET (Basic Information → App Credentials) to receive events over HTTP")
     async with _client(config, args) as client:
         await _say_if_daemon_down(client)
-        app = build_app(ChatCore(client, config), settings)
+        bot = SlackBot(ChatCore(client, config), settings, PendingMessages(pending_file(config, "slack")))
+        bot.resume()
         if not http:
-            await AsyncSocketModeHandler(app, settings.app_token).start_async()
+            await AsyncSocketModeHandler(bot.app, settings.app_token).start_async()
             return
-        runner = web.AppRunner(app.server(port=args.port or settings.port).web_app)
+        runner = web.AppRunner(bot.app.server(port=args.port or settings.port).web_app)
         await runner.setup()
         await web.TCPSite(runner, port=args.port or settings.port).start()
         log.info("listening for Slack events on port %s at /slack/events", args.port or settings.port)

@@ -6,6 +6,7 @@
     [priority]          default = "normal"; roles = { "Patrons" = "high" }; channels = { "C0123" = "low" }
     [allow]             servers = [...] (Discord guild ids / Slack team ids), channels = [...]; empty = all
     banned_words        = ["..."]  (top level)
+    state_dir           = "..."    (top level) where a bot keeps the messages it is still updating
     [discord]           edit_interval, previews, preview_interval, attachment_limit, token_lifetime, sync_guilds
     [slack]             mode = "socket" | "http", port, edit_interval, channel_interval, workspace_updates_per_minute
 
@@ -99,8 +100,19 @@ class BotConfig:
     priority: PrioritySettings = PrioritySettings()
     allow: Allow = Allow()
     banned_words: tuple[str, ...] = ()
+    state_dir: str = ""  # where a bot remembers the messages it is updating; default: the user state dir
     discord: DiscordSettings = DiscordSettings()
     slack: SlackSettings = SlackSettings()
+
+
+def pending_file(config: BotConfig, platform: str) -> Path:
+    """The file a bot keeps the messages it is still updating in (one per platform)."""
+    import platformdirs
+
+    from imagine.address import APP_NAME
+
+    folder = Path(config.state_dir).expanduser() if config.state_dir else Path(platformdirs.user_state_dir(APP_NAME))
+    return folder / f"{platform}-messages.json"
 
 
 _SECRETS = {

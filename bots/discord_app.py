@@ -13,10 +13,12 @@ throttle only bounds how often one message is edited.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import discord
@@ -29,6 +31,7 @@ from bots.buckets import TokenBucket
 from bots.config import DiscordSettings
 from bots.core import Button, ChatCore, Result, describe
 from bots.images import fit
+from bots.pending import PendingMessages
 from bots.policy import ChatUser, Place, Refused
 from bots.progress import JobView, status_line
 from bots.replies import reply_for
@@ -52,34 +55,73 @@ def place_of(interaction: discord.Interaction) -> Place:
 
 
 class JobMessage:
-    """Where a job is shown: the interaction's response, then a channel message once the token has run out."""
+    """Where a job is shown: the interaction's response while its token lives, else a message in the channel.
 
-    def __init__(self, interaction: discord.Interaction, settings: DiscordSettings) -> None:
+    Past the token's life (or when Discord calls it invalid) the next edit
+    posts a channel message and later edits go to that. A bot that restarted
+    has no interaction: it edits the message it remembered through the channel.
+    """
+
+    def __init__(
+        self,
+        settings: DiscordSettings,
+        channel: discord.abc.Messageable,
+        interaction: discord.Interaction | None = None,
+        message: discord.Message | discord.PartialMessage | None = None,
+    ) -> None:
+        self.channel = channel
         self.interaction = interaction
-        self.settings = settings
-        self.expires = interaction.created_at + dt.timedelta(seconds=settings.token_lifetime)
-        self.moved: discord.Message | None = None
+        self.message = message  # the message being edited, once known
+        self.expires = interaction.created_at + dt.timedelta(seconds=settings.token_lifetime) if interaction else None
 
     def token_alive(self) -> bool:
-        return self.moved is None and discord.utils.utcnow() < self.expires
+        return self.interaction is not None and self.expires is not None and discord.utils.utcnow() < self.expires
 
     async def edit(self, content: str, files: list[discord.File] | None = None, view: discord.ui.View | None = None) -> None:
         fields: dict[str, Any] = {"content": content, "view": view}
         if files is not None:
             fields["attachments"] = files
-        if self.token_alive():
+        if self.interaction is not None and self.token_alive():
             try:
-                await self.interaction.edit_original_response(**fields)
+                self.message = await self.interaction.edit_original_response(**fields)
                 return
             except discord.HTTPException as exc:
                 if exc.code != INVALID_WEBHOOK_TOKEN and exc.status != 401:
                     raise
-        if self.moved is None:
-            channel = self.interaction.channel or self.interaction.client.get_partial_messageable(self.interaction.channel_id or 0)
-            send = {"content": content, "files": files or []} | ({"view": view} if view else {})
-            self.moved = await channel.send(**send)  # type: ignore[union-attr]
-        else:
-            await self.moved.edit(**fields)
+        if self.interaction is None and self.message is not None:
+            try:
+                await self.message.edit(**fields)
+                return
+            except (discord.NotFound, discord.Forbidden):
+                log.info("cannot edit message %s any more; posting a new one", self.message.id)
+        self.interaction = None
+        send = {"content": content, "files": files or []} | ({"view": view} if view else {})
+        self.message = await self.channel.send(**send)
+
+
+@dataclass(frozen=True)
+class ShownJob:
+    """A job and what its message needs to show it; as a record, what a restarted bot needs to finish it."""
+
+    job_id: str
+    header: str
+    place: Place
+    attachment_limit: int
+
+    def record(self, channel_id: int, message_id: int) -> dict[str, str]:
+        return {
+            "channel_id": str(channel_id),
+            "message_id": str(message_id),
+            "header": self.header,
+            "server_id": self.place.server_id,
+            "age_restricted": "1" if self.place.age_restricted else "",
+            "attachment_limit": str(self.attachment_limit),
+        }
+
+    @classmethod
+    def from_record(cls, job_id: str, where: dict[str, str]) -> ShownJob:
+        place = Place(where["server_id"], where["channel_id"], age_restricted=bool(where["age_restricted"]))
+        return cls(job_id, where["header"], place, int(where["attachment_limit"]))
 
 
 def result_view(buttons: tuple[Button, ...]) -> discord.ui.View:
@@ -93,10 +135,14 @@ def result_view(buttons: tuple[Button, ...]) -> discord.ui.View:
 
 
 class ImagineBot(discord.Client):
-    def __init__(self, core: ChatCore, settings: DiscordSettings, **options: Any) -> None:
+    def __init__(
+        self, core: ChatCore, settings: DiscordSettings, pending: PendingMessages | None = None, **options: Any
+    ) -> None:
         super().__init__(intents=discord.Intents.default(), **options)
         self.core = core
         self.settings = settings
+        self.pending = pending or PendingMessages(None)
+        self.resumed: set[asyncio.Task[None]] = set()  # finishing the messages of an earlier run
         self.tree = app_commands.CommandTree(self)
         add_commands(self)
 
@@ -107,6 +153,7 @@ class ImagineBot(discord.Client):
             await self.tree.sync(guild=guild)
         if not guilds:
             await self.tree.sync()
+        await self.resume()
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type is not discord.InteractionType.component or not interaction.data:
@@ -153,30 +200,48 @@ class ImagineBot(discord.Client):
         await interaction.followup.send(reply_for(exc), ephemeral=True)
 
     async def show_job(self, interaction: discord.Interaction, user: ChatUser, place: Place, job: t.Job) -> None:
-        message = JobMessage(interaction, self.settings)
-        header = f"**{describe(job)}** — <@{user.user_id}>"
-        last_preview = [0.0]
+        channel = interaction.channel or self.get_partial_messageable(interaction.channel_id or 0)
+        message = JobMessage(self.settings, channel, interaction)  # type: ignore[arg-type]
+        limit = min(self.settings.attachment_limit, interaction.filesize_limit or self.settings.attachment_limit)
+        shown = ShownJob(job.id, f"**{describe(job)}** — <@{user.user_id}>", place, limit)
+        await self.follow_into(message, shown)
+
+    async def resume(self) -> None:
+        """Finish the messages a previous run of the bot was still updating."""
+        for job_id, where in self.pending.items():
+            shown = ShownJob.from_record(job_id, where)
+            channel = self.get_partial_messageable(int(where["channel_id"]))
+            message = JobMessage(self.settings, channel, message=channel.get_partial_message(int(where["message_id"])))
+            self.resumed.add(asyncio.create_task(self.follow_into(message, shown)))
+
+    async def follow_into(self, message: JobMessage, shown: ShownJob) -> None:
+        """Progress edits until the job ends, then the result with its buttons; remembered until then."""
+        last_preview, remembered = [0.0], [0]
 
         async def show_progress(view: JobView) -> None:
             files = None
             now = time.monotonic()
             if self.settings.previews and view.preview and now - last_preview[0] >= self.settings.preview_interval:
                 files, last_preview[0] = [discord.File(io.BytesIO(view.preview), "preview.png")], now
-            await message.edit(f"{header}\n{status_line(view)}", files)
+            await message.edit(f"{shown.header}\n{status_line(view)}", files)
+            if message.message is not None and message.message.id != remembered[0]:
+                remembered[0] = message.message.id
+                self.pending.put(shown.job_id, shown.record(message.channel.id, message.message.id))  # type: ignore[union-attr]
 
         buckets = [TokenBucket.every(self.settings.edit_interval)]
         try:
-            result = await self.core.follow(job.id, show_progress, buckets)
+            result = await self.core.follow(shown.job_id, show_progress, buckets)
         except errors.ImagineError as exc:
-            await message.edit(f"{header}\n{reply_for(exc)}", [])
-            return
-        files = self.result_files(result, interaction, place)
-        await message.edit(f"{header}\n{result.details}", files, result_view(result.buttons) if result.buttons else None)
+            await message.edit(f"{shown.header}\n{reply_for(exc)}", [])
+        else:
+            files = self.result_files(result, shown.place, shown.attachment_limit)
+            view = result_view(result.buttons) if result.buttons else None
+            await message.edit(f"{shown.header}\n{result.details}", files, view)
+        self.pending.remove(shown.job_id)
 
-    def result_files(self, result: Result, interaction: discord.Interaction, place: Place) -> list[discord.File]:
+    def result_files(self, result: Result, place: Place, limit: int) -> list[discord.File]:
         if result.image is None:
             return []
-        limit = min(self.settings.attachment_limit, interaction.filesize_limit or self.settings.attachment_limit)
         data, extension = fit(result.image, limit)
         spoiler = result.flagged and not place.age_restricted
         return [discord.File(io.BytesIO(data), f"{result.job.id}.{extension}", spoiler=spoiler)]

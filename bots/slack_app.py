@@ -1,7 +1,8 @@
 """The Slack bot: `/imagine <prompt> [--steps N --size WxH --seed N --count N --model NAME --no WORDS]`.
 
-    app = build_app(ChatCore(client, config), config.slack)
-    await AsyncSocketModeHandler(app, config.slack.app_token).start_async()     # or app.start(port) for HTTP
+    bot = SlackBot(ChatCore(client, config), config.slack, PendingMessages(path))
+    bot.resume()
+    await AsyncSocketModeHandler(bot.app, config.slack.app_token).start_async()   # or serve bot.app over HTTP
 
 The command is acknowledged at once; a message in the channel then shows the
 progress (`chat.update`, kept within its Tier 3 budget of about 50 a minute
@@ -12,7 +13,9 @@ uploaded into that message's thread with `files_upload_v2`, its buttons
 
 from __future__ import annotations
 
+import asyncio
 import re
+from dataclasses import dataclass
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,6 +29,7 @@ from imagine import types as t
 from bots.buckets import TokenBucket
 from bots.config import SlackSettings
 from bots.core import Button, ChatCore, Result, describe
+from bots.pending import PendingMessages
 from bots.policy import ChatUser, Place, Refused
 from bots.progress import JobView, status_line
 from bots.replies import reply_for
@@ -36,14 +40,37 @@ SLACK_API = "https://slack.com/api/"
 WORKSPACE_BURST = 5  # chat.update calls a workspace may make at once before the per-minute rate applies
 
 
-class SlackImagine:
-    """The listeners, and the buckets shared by every message of a channel or a workspace."""
+class SlackBot:
+    """The Bolt app (`.app`), its listeners, and the buckets shared by the messages of a channel or a workspace."""
 
-    def __init__(self, core: ChatCore, settings: SlackSettings) -> None:
+    def __init__(
+        self, core: ChatCore, settings: SlackSettings, pending: PendingMessages | None = None, api_url: str = SLACK_API
+    ) -> None:
+        """`api_url` points the Web API elsewhere (tests, proxies)."""
         self.core = core
         self.settings = settings
+        self.pending = pending or PendingMessages(None)
         self._channels: dict[str, TokenBucket] = {}
         self._workspaces: dict[str, TokenBucket] = {}
+        self.resumed: set[asyncio.Task[None]] = set()  # finishing the messages of an earlier run
+        self.app = AsyncApp(
+            signing_secret=settings.signing_secret,
+            client=AsyncWebClient(
+                token=settings.bot_token,
+                base_url=api_url,
+                # a 429 is retried after the Retry-After Slack sends, rather than dropping the update
+                retry_handlers=[*async_default_handlers(), AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+            ),
+            request_verification_enabled=settings.mode == "http" or bool(settings.signing_secret),
+        )
+        self.app.command("/imagine")(self.on_imagine)
+        self.app.action(BUTTON_ID)(self.on_button)
+
+    def resume(self) -> None:
+        """Finish the messages a previous run of the bot was still updating."""
+        for job_id, where in self.pending.items():
+            message = SlackMessage(where["channel"], where["ts"], where["header"], Place(where["team"], where["channel"]))
+            self.resumed.add(asyncio.create_task(self.follow_into(self.app.client, message, job_id)))
 
     def buckets(self, place: Place) -> list[TokenBucket]:
         """One message's own interval, its channel's, and its workspace's share of chat.update."""
@@ -102,24 +129,40 @@ class SlackImagine:
         posted = await client.chat_postMessage(
             channel=place.channel_id, thread_ts=thread_ts, text=f"{header}\n{status_line(JobView(job.id))}"
         )
-        channel, ts = posted["channel"], posted["ts"]
+        message = SlackMessage(posted["channel"], posted["ts"], header, place)
+        self.pending.put(job.id, {"channel": message.channel, "ts": message.ts, "header": header, "team": place.server_id})
+        await self.follow_into(client, message, job.id)
+
+    async def follow_into(self, client: AsyncWebClient, message: SlackMessage, job_id: str) -> None:
+        """Progress updates until the job ends; then the result, its buttons, and the image in the thread."""
 
         async def show_progress(view: JobView) -> None:
-            await client.chat_update(channel=channel, ts=ts, text=f"{header}\n{status_line(view)}")
+            await client.chat_update(channel=message.channel, ts=message.ts, text=f"{message.header}\n{status_line(view)}")
 
         try:
-            result = await self.core.follow(job.id, show_progress, self.buckets(place))
+            result = await self.core.follow(job_id, show_progress, self.buckets(message.place))
         except errors.ImagineError as exc:
-            await client.chat_update(channel=channel, ts=ts, text=f"{header}\n{reply_for(exc)}")
+            await client.chat_update(channel=message.channel, ts=message.ts, text=f"{message.header}\n{reply_for(exc)}")
+            self.pending.remove(job_id)
             return
-        text = f"{header}\n{result.details}"
+        text = f"{message.header}\n{result.details}"
         if result.flagged:
             text += "\n⚠️ The safety checker flagged this image."
-        await client.chat_update(channel=channel, ts=ts, text=text, blocks=result_blocks(text, result))
+        await client.chat_update(channel=message.channel, ts=message.ts, text=text, blocks=result_blocks(text, result))
         if result.image is not None:
-            await client.files_upload_v2(
-                channel=channel, thread_ts=ts, content=result.image, filename=f"{job.id}.png", title=describe(job)
-            )
+            await client.files_upload_v2(channel=message.channel, thread_ts=message.ts, content=result.image,
+                                         filename=f"{job_id}.png", title=describe(result.job))
+        self.pending.remove(job_id)
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """The message a job is shown in."""
+
+    channel: str
+    ts: str
+    header: str
+    place: Place
 
 
 def result_blocks(text: str, result: Result) -> list[dict[str, Any]]:
@@ -139,21 +182,3 @@ def button(item: Button) -> dict[str, Any]:
     if item.action.kind is ActionKind.DELETE:
         element["style"] = "danger"
     return element
-
-
-def build_app(core: ChatCore, settings: SlackSettings, api_url: str = SLACK_API) -> AsyncApp:
-    """The Bolt app with the listeners; `api_url` points the Web API elsewhere (tests, proxies)."""
-    app = AsyncApp(
-        signing_secret=settings.signing_secret,
-        client=AsyncWebClient(
-            token=settings.bot_token,
-            base_url=api_url,
-            # a 429 is retried after the Retry-After Slack sends, rather than dropping the update
-            retry_handlers=[*async_default_handlers(), AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
-        ),
-        request_verification_enabled=settings.mode == "http" or bool(settings.signing_secret),
-    )
-    bot = SlackImagine(core, settings)
-    app.command("/imagine")(bot.on_imagine)
-    app.action(BUTTON_ID)(bot.on_button)
-    return app

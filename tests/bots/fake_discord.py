@@ -54,6 +54,7 @@ class FakeDiscord(Recorder[Call]):
         super().__init__()
         self.expired_tokens: set[str] = set()  # editing these answers 401 Invalid Webhook Token
         self.rate_limit_once: set[str] = set()  # the first edit with these answers 429, as Discord's API does
+        self.originals: dict[str, str] = {}  # interaction token -> the id of its response message
 
     @property
     def base(self) -> str:
@@ -87,7 +88,7 @@ class FakeDiscord(Recorder[Call]):
             if method == "PATCH" and match.group(1) in self.rate_limit_once:
                 self.rate_limit_once.discard(match.group(1))
                 return _rate_limited(RATE_LIMIT_RETRY)
-            return _message_or_nothing(call)
+            return _message_or_nothing(call, message_id=self.originals.setdefault(match.group(1), snowflake()))
         if match := re.fullmatch(r"/channels/(\d+)/messages(?:/(\d+))?", path):
             return _message_or_nothing(call, channel_id=match.group(1), message_id=match.group(2))
         if re.fullmatch(r"/webhooks/\d+/[^/]+", path):

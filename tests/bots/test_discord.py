@@ -3,9 +3,11 @@ on loopback, with a real daemon making the images."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -14,13 +16,17 @@ import pytest_asyncio
 from PIL import Image
 
 from imagine import errors
+from imagine import types as t
 from imagine.client import Client
 
 from bots.config import BotConfig, Defaults, DiscordSettings, Limits
-from bots.core import ChatCore
+from bots.core import ChatCore, Result
 from bots.discord_app import ImagineBot
+from bots.pending import PendingMessages
+from bots.policy import Place
 from tests.bots.fake_discord import APP_ID, CHANNEL_ID, RATE_LIMIT_RETRY, Call, FakeDiscord, click, message, slash
 from tests.e2e.daemon_process import DaemonProcess
+from tests.e2e.jobs_helpers import spec
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -51,10 +57,12 @@ BotFactory = Callable[..., Awaitable[ImagineBot]]
 async def make_bot(client: Client, fake: FakeDiscord) -> AsyncIterator[BotFactory]:
     bots: list[ImagineBot] = []
 
-    async def make(limits: Limits = Limits(jobs_per_minute=600, burst=50), **settings: Any) -> ImagineBot:
+    async def make(
+        limits: Limits = Limits(jobs_per_minute=600, burst=50), pending: PendingMessages | None = None, **settings: Any
+    ) -> ImagineBot:
         discord_settings = DiscordSettings(edit_interval=EDIT_INTERVAL, **settings)
         config = BotConfig(defaults=Defaults(size="64x64", steps=2), limits=limits, discord=discord_settings)
-        bot = ImagineBot(ChatCore(client, config), discord_settings)
+        bot = ImagineBot(ChatCore(client, config), discord_settings, pending)
         await bot.login("a-fake-token")  # GET /users/@me, /oauth2/applications/@me, then setup_hook syncs commands
         bots.append(bot)
         return bot
@@ -225,18 +233,36 @@ async def test_queue_and_models_answer_privately(make_bot: BotFactory, fake: Fak
 
 async def test_a_flagged_image_is_a_spoiler_outside_age_restricted_channels(make_bot: BotFactory) -> None:
     bot = await make_bot()
-    from bots.core import Result
-    from bots.policy import Place
-    from tests.e2e.jobs_helpers import spec
-    from imagine import types as t
-
     png = io.BytesIO()
     Image.new("RGB", (8, 8)).save(png, "PNG")
     result = Result(t.Job("j1", spec(), "discord:1", t.JobState.SUCCEEDED), "text", png.getvalue(), flagged=True)
-    interaction = discord.Interaction(data=slash("imagine", "1"), state=bot._connection)  # type: ignore[arg-type]
-    (file,) = bot.result_files(result, interaction, Place("g", "c", age_restricted=False))
+    (file,) = bot.result_files(result, Place("g", "c", age_restricted=False), 10_000)
     assert file.spoiler and file.filename.startswith("SPOILER_")
-    (file,) = bot.result_files(result, interaction, Place("g", "c", age_restricted=True))
+    (file,) = bot.result_files(result, Place("g", "c", age_restricted=True), 10_000)
     assert not file.spoiler
-    (file,) = bot.result_files(dataclasses.replace(result, flagged=False), interaction, Place("g", "c"))
+    (file,) = bot.result_files(dataclasses.replace(result, flagged=False), Place("g", "c"), 10_000)
     assert not file.spoiler
+
+
+async def test_a_restarted_bot_finishes_the_messages_it_was_updating(
+    make_bot: BotFactory, fake: FakeDiscord, client: Client, tmp_path: Path
+) -> None:
+    pending = PendingMessages(tmp_path / "discord-messages.json")
+    await client.pause_queue()
+    try:
+        bot = await make_bot(pending=pending)
+        payload = slash("imagine", "1011", prompt="a long night")
+        feed(bot, payload)
+        first = await fake.wait_for(lambda c: c.method == "PATCH" and c.path == original(payload))
+        assert "Waiting" in first.content
+        (job_id, where), = PendingMessages(pending.path).items()  # as a new run would read it
+        assert where["message_id"] == fake.originals[payload["token"]] and where["channel_id"] == CHANNEL_ID
+        await bot.close()  # the bot goes away with the job still queued
+
+        restarted = await make_bot(pending=PendingMessages(pending.path))
+    finally:
+        await client.resume_queue()
+    await asyncio.wait_for(asyncio.gather(*restarted.resumed), 60)
+    final = fake.matching("PATCH", f"/channels/{CHANNEL_ID}/messages/{where['message_id']}")[-1]
+    assert final.files and f"imagine:reroll:{job_id}" in final.custom_ids() and "<@1011>" in final.content
+    assert not restarted.pending.items() and not PendingMessages(pending.path).items()

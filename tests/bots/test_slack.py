@@ -3,9 +3,11 @@ against a fake Slack API on loopback, with a real daemon making the images."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +21,8 @@ from imagine.client import Client
 
 from bots.config import BotConfig, Defaults, Limits, SlackSettings
 from bots.core import ChatCore
-from bots.slack_app import build_app
+from bots.pending import PendingMessages
+from bots.slack_app import SlackBot
 from tests.bots.fake_slack import (
     CHANNEL_ID,
     SIGNING_SECRET,
@@ -51,13 +54,18 @@ async def fake() -> AsyncIterator[FakeSlack]:
     await server.stop()
 
 
-def make_app(client: Client, fake: FakeSlack, limits: Limits = Limits(jobs_per_minute=600, burst=50),
-             mode: str = "http") -> AsyncApp:
+def make_bot(client: Client, fake: FakeSlack, limits: Limits = Limits(jobs_per_minute=600, burst=50),
+             mode: str = "http", pending: PendingMessages | None = None) -> SlackBot:
     secret = SIGNING_SECRET if mode == "http" else ""
     settings = SlackSettings(bot_token="xoxb-fake", app_token="xapp-fake", signing_secret=secret, mode=mode,
                              edit_interval=EDIT_INTERVAL, channel_interval=0.1)
     config = BotConfig(defaults=Defaults(size="64x64", steps=2), limits=limits, slack=settings)
-    return build_app(ChatCore(client, config), settings, api_url=f"{fake.url}/api/")
+    return SlackBot(ChatCore(client, config), settings, pending, api_url=f"{fake.url}/api/")
+
+
+def make_app(client: Client, fake: FakeSlack, limits: Limits = Limits(jobs_per_minute=600, burst=50),
+             mode: str = "http") -> AsyncApp:
+    return make_bot(client, fake, limits, mode).app
 
 
 async def send(app: AsyncApp, body: str, headers: dict[str, str] | None = None) -> Any:
@@ -164,3 +172,28 @@ async def test_socket_mode_acks_the_envelope_and_answers_the_command(client: Cli
         assert "seed 4" in final.args["text"]
     finally:
         await handler.close_async()
+
+
+async def test_a_restarted_bot_finishes_the_messages_it_was_updating(client: Client, fake: FakeSlack, tmp_path: Path) -> None:
+    pending = PendingMessages(tmp_path / "slack-messages.json")
+    before_restart = FakeSlack()  # the Slack the first run talks to, cut off when that run "dies"
+    await before_restart.start()
+    await client.pause_queue()
+    try:
+        first = make_bot(client, before_restart, pending=pending)
+        await send(first.app, slash_command("a long night", "U1009", f"{fake.url}/respond/10"))
+        posted = await before_restart.wait_for(lambda c: c.method == "chat.postMessage")
+        await before_restart.wait_for(lambda c: c.method == "chat.update")
+        await before_restart.stop()
+        (job_id, where), = PendingMessages(pending.path).items()  # as a new run reads it
+        assert where["ts"] == posted.reply["ts"] and where["channel"] == CHANNEL_ID
+
+        restarted = make_bot(client, fake, pending=PendingMessages(pending.path))
+        restarted.resume()
+    finally:
+        await client.resume_queue()
+    await asyncio.wait_for(asyncio.gather(*restarted.resumed), 60)
+    final = fake.calls_of("chat.update", lambda c: c.args["ts"] == where["ts"] and "blocks" in c.args)[-1]
+    assert f"imagine:reroll:{job_id}" in action_ids(final) and "<@U1009>" in final.args["text"]
+    assert fake.calls_of("files.completeUploadExternal", lambda c: c.args.get("thread_ts") == where["ts"])
+    assert not PendingMessages(pending.path).items()
