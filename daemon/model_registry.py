@@ -82,6 +82,8 @@ def _row_defaults(row: dict[str, Any]) -> t.ModelDefaults:
         row["steps"] or fallback.steps,
         fallback.guidance if row["guidance"] is None else row["guidance"],
         row["scheduler"] or fallback.scheduler,
+        row.get("vae") or "",
+        row.get("engine") or "",
     )
 
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from models.builtin import BUILTIN_MODELS, ModelDefaults
 from models.errors import InvalidParameter, ModelNotFound, ModelNotInstalled
-from models.params import Txt2ImgParams, check_txt2img
+from models.images import decode_image, decode_mask
+from models.lora_syntax import extract_loras
+from models.params import GenerateParams, Txt2ImgParams, check_txt2img
 from models.samplers import sampler_names
 from models.sources import ModelSource, check_hub_available, resolve_model
+
+check_generate = check_txt2img  # until the generation core's own check lands
 
 # Stable Diffusion 1.x defaults, for models that are not built in.
 SD15_DEFAULTS = ModelDefaults(width=512, height=512, steps=25, guidance=7.0, scheduler="euler_a")
@@ -31,7 +35,12 @@ __all__ = [
     "ModelNotInstalled",
     "ModelSource",
     "Txt2ImgParams",
+    "GenerateParams",
+    "check_generate",
     "check_hub_available",
+    "decode_image",
+    "decode_mask",
+    "extract_loras",
     "check_txt2img",
     "defaults_for",
     "resolve_model",

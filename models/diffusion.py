@@ -128,3 +128,15 @@ def txt2img(
             f"{pipe.device} ran out of memory generating a {params.width}x{params.height} image; "
             "lower width and height, or unload other models"
         ) from exc
+
+
+def generate(pipe, params, on_step, should_cancel, on_preview=None):  # type: ignore[no-untyped-def]
+    """Interim: txt2img only, until the generation core lands."""
+    return txt2img(pipe, params, on_step, should_cancel)
+
+
+def generate_batch(pipe, jobs, on_step, should_cancel, on_preview=None):  # type: ignore[no-untyped-def]
+    """Interim: one job after another, until the generation core lands."""
+    return [
+        txt2img(pipe, p, lambda s, n, i=i: on_step(i, s, n), lambda i=i: should_cancel(i)) for i, p in enumerate(jobs)
+    ]

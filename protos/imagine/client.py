@@ -272,3 +272,7 @@ class Client:
     async def list_loaded(self) -> tuple[t.LoadedModel, ...]:
         reply = await self._call(self._models.ListLoaded, models_pb2.ListLoadedRequest())
         return tuple(convert.loaded_from_pb(m) for m in reply.models)
+
+    async def list_samplers(self) -> tuple[t.Sampler, ...]:
+        reply = await self._call(self._models.ListSamplers, models_pb2.ListSamplersRequest())
+        return tuple(t.Sampler(s.name, s.label) for s in reply.samplers)
