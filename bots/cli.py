@@ -78,7 +78,8 @@ async def run_discord(config: BotConfig, args: argparse.Namespace) -> None:
     async with _client(config, args) as client:
         await _say_if_daemon_down(client)
         pending = PendingMessages(pending_file(config, "discord"))
-        async with ImagineBot(ChatCore(client, config), config.discord, pending) as bot:
+        core = ChatCore(client, config, previews=config.discord.previews)
+        async with ImagineBot(core, config.discord, pending) as bot:
             await bot.start(config.discord.token)
 
 

@@ -11,6 +11,7 @@ over one shared channel, so the daemon's per-owner fairness and caps apply.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -47,11 +48,6 @@ class Result:
     buttons: tuple[Button, ...] = ()
 
 
-def follow_ups_supported() -> bool:
-    """Whether this `imagine` has the variations and upscale tasks."""
-    return hasattr(t, "Variations") and hasattr(t, "Upscale")
-
-
 class ChatCore:
     def __init__(
         self,
@@ -59,12 +55,15 @@ class ChatCore:
         config: BotConfig,
         clock: Callable[[], float] = time.monotonic,
         retry_delay: float = 2.0,
+        previews: bool = False,
     ) -> None:
-        """`retry_delay`: seconds before the first try to reattach when the daemon has gone away."""
+        """`retry_delay`: seconds before the first try to reattach when the daemon has gone away;
+        `previews`: ask for preview images while an image is made (for a platform that shows them)."""
         self.client = client
         self.config = config
         self.gate = Gate(config, clock)
         self.retry_delay = retry_delay
+        self.previews = previews
 
     def client_for(self, user: ChatUser) -> Client:
         return self.client.as_owner(user.owner)
@@ -79,7 +78,8 @@ class ChatCore:
         """The checks that need no daemon (place, words, rate, options), spending one of the person's turns."""
         self.gate.admit(user, place, request.prompt, request.negative)
         try:
-            return request.to_spec(self.config.defaults, self.gate.priority(user, place), self._labels(user, place))
+            spec = request.to_spec(self.config.defaults, self.gate.priority(user, place), self._labels(user, place))
+            return dataclasses.replace(spec, previews=self.previews)
         except Refused:
             self.gate.give_back_turn(user)
             raise
@@ -99,8 +99,7 @@ class ChatCore:
         original: t.Job | None = None
         if action.kind is ActionKind.REROLL:
             original = await self.client.get(action.target)
-            task = original.spec.task
-            self.gate.check_words(getattr(task, "prompt", ""), getattr(task, "negative_prompt", ""))
+            self.gate.check_words(original.spec.prompt, getattr(original.spec.task, "negative_prompt", ""))
         self.gate.take_turn(user)
         try:
             spec = self._follow_up_spec(action, self.gate.priority(user, place), original, self._labels(user, place))
@@ -112,18 +111,18 @@ class ChatCore:
     def _follow_up_spec(
         self, action: Action, priority: t.Priority, original: t.Job | None, labels: dict[str, str]
     ) -> t.JobSpec:
+        task: t.Task
+        model = ""
         if original is not None:
-            spec = reroll_spec(original, priority)
-            return t.JobSpec(spec.task, model=spec.model, priority=priority, labels=labels)
-        if not follow_ups_supported():
-            raise Refused("Variations and upscaling need a newer image generator than this one.")
-        if action.kind is ActionKind.VARIATIONS:
-            task = t.Variations(output_id=action.target)  # type: ignore[attr-defined]
+            rerolled = reroll_spec(original, priority)
+            task, model = rerolled.task, rerolled.model
+        elif action.kind is ActionKind.VARIATIONS:
+            task = t.Variations(output_id=action.target)
         elif action.kind is ActionKind.UPSCALE:
-            task = t.Upscale(output_id=action.target)  # type: ignore[attr-defined]
+            task = t.Upscale(output_id=action.target)
         else:
             raise Refused(f"The {action.kind.value} button does not start an image.")
-        return t.JobSpec(task, priority=priority, labels=labels)
+        return t.JobSpec(task, model=model, priority=priority, labels=labels, previews=self.previews)
 
     def _labels(self, user: ChatUser, place: Place) -> dict[str, str]:
         labels = {"via": user.platform, "channel": place.channel_id}
@@ -151,15 +150,14 @@ class ChatCore:
             return Result(job, details)
         data = [await self.client.read_output(o.id) for o in job.outputs]
         image = await asyncio.to_thread(images.grid, data) if data else None
-        flagged = any(getattr(o, "flagged", False) for o in job.outputs)
+        flagged = any(o.flagged for o in job.outputs)
         return Result(job, result_details(job), image, flagged, self.buttons(job))
 
     def buttons(self, job: t.Job) -> tuple[Button, ...]:
         row = [Button("🔄 Re-roll", Action(ActionKind.REROLL, job.id))]
-        if follow_ups_supported():
-            shown = job.outputs[:MAX_BUTTON_IMAGES]
-            row += [Button(f"V{n}", Action(ActionKind.VARIATIONS, o.id)) for n, o in enumerate(shown, 1)]
-            row += [Button(f"U{n}", Action(ActionKind.UPSCALE, o.id)) for n, o in enumerate(shown, 1)]
+        shown = job.outputs[:MAX_BUTTON_IMAGES]
+        row += [Button(f"V{n}", Action(ActionKind.VARIATIONS, o.id)) for n, o in enumerate(shown, 1)]
+        row += [Button(f"U{n}", Action(ActionKind.UPSCALE, o.id)) for n, o in enumerate(shown, 1)]
         row.append(Button("🗑️ Delete", Action(ActionKind.DELETE, job.id)))
         return tuple(row)
 
@@ -247,9 +245,8 @@ def result_details(job: t.Job) -> str:
 
 
 def describe(job: t.Job) -> str:
-    """The job in a few words: its prompt, or what its task does to which image."""
-    task = job.spec.task
-    prompt = getattr(task, "prompt", None)
-    if prompt is not None:
-        return clip(prompt)
-    return f"{type(task).__name__.lower()} of `{getattr(task, 'output_id', '?')}`"
+    """The job in a few words: its prompt, or what kind of job it is and on which image."""
+    if job.spec.prompt:
+        return clip(job.spec.prompt)
+    target = getattr(job.spec.task, "output_id", "")
+    return f"{job.spec.kind} of `{target}`" if target else job.spec.kind

@@ -11,6 +11,7 @@ import pytest
 import pytest_asyncio
 from PIL import Image
 
+from imagine import errors
 from imagine import types as t
 from imagine.client import Client
 
@@ -84,6 +85,37 @@ async def test_reroll_runs_the_same_prompt_with_a_new_seed_for_the_clicker(clien
     assert result.job.spec.task.prompt == "a red fox"
     assert result.job.spec.task.seed != 11
     assert result.job.state is t.JobState.SUCCEEDED
+
+
+async def test_variations_and_upscale_start_from_an_output(client: Client) -> None:
+    core = ChatCore(client, config())
+    first = await core.start(user("1010"), PLACE, ImagineRequest("a blue door", seed=3))
+    _, made = await run(core, first.id)
+    output = made.job.outputs[0]
+    assert [b.label for b in made.buttons] == ["🔄 Re-roll", "V1", "U1", "🗑️ Delete"]
+    assert made.buttons[1].action == Action(ActionKind.VARIATIONS, output.id)
+
+    varied = await core.start_action(user("1011"), PLACE, Action(ActionKind.VARIATIONS, output.id))
+    _, variations = await run(core, varied.id)
+    assert variations.job.state is t.JobState.SUCCEEDED and variations.job.owner == "discord:1011"
+    assert len(variations.job.outputs) == 4 and len(variations.buttons) == 1 + 4 + 4 + 1
+    assert Image.open(io.BytesIO(variations.image)).size == (64 * 2 + GAP, 64 * 2 + GAP)
+
+    larger = await core.start_action(user("1011"), PLACE, Action(ActionKind.UPSCALE, output.id))
+    _, upscaled = await run(core, larger.id)
+    assert upscaled.job.state is t.JobState.SUCCEEDED
+    assert Image.open(io.BytesIO(upscaled.image)).size == (128, 128)
+
+
+async def test_delete_is_the_requesters_only(client: Client) -> None:
+    core = ChatCore(client, config())
+    job = await core.start(user("1012"), PLACE, ImagineRequest("mine"))
+    await run(core, job.id)
+    with pytest.raises(Refused, match="someone else's"):
+        await core.delete(user("1013"), job.id)
+    await core.delete(user("1012"), job.id)
+    with pytest.raises(errors.NotFound):
+        await client.get(job.id)
 
 
 async def test_a_second_user_is_not_starved_by_the_first_users_ten_jobs(client: Client) -> None:

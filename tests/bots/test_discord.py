@@ -151,7 +151,7 @@ async def test_a_bad_option_is_refused_naming_it(make_bot: BotFactory, fake: Fak
     assert reply.payload["data"]["flags"] == EPHEMERAL and reply.content.startswith("size:")
 
 
-async def test_buttons_reroll_for_the_clicker_and_delete_for_the_requester_only(
+async def test_buttons_reroll_and_upscale_for_the_clicker_and_delete_for_the_requester_only(
     make_bot: BotFactory, fake: FakeDiscord, client: Client
 ) -> None:
     bot = await make_bot()
@@ -168,6 +168,13 @@ async def test_buttons_reroll_for_the_clicker_and_delete_for_the_requester_only(
     new_job = await client.get(job_id_of(rerolled))
     assert new_job.id != job_id and new_job.owner == "discord:1005"
     assert new_job.spec.task.prompt == "a red fox"
+
+    (output,) = (await client.get(job_id)).outputs
+    assert f"imagine:var:{output.id}" in result.custom_ids()
+    upscale = click(f"imagine:up:{output.id}", "1005", on_message)
+    feed(bot, upscale)
+    (name, data), = (await fake.wait_for(final_edit(upscale))).files
+    assert Image.open(io.BytesIO(data)).size == (128, 128)
 
     not_yours = click(f"imagine:del:{job_id}", "1005", on_message)
     feed(bot, not_yours)

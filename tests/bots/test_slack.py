@@ -77,9 +77,12 @@ def mentions(user_id: str) -> Callable[[SlackCall], bool]:
     return lambda c: f"<@{user_id}>" in c.args.get("text", "")
 
 
-async def result_of(fake: FakeSlack, user_id: str) -> tuple[SlackCall, SlackCall, SlackCall]:
-    """The message posted for `user_id`'s job, its last update (with the buttons) and the upload into its thread."""
-    posted = await fake.wait_for(lambda c: c.method == "chat.postMessage" and mentions(user_id)(c))
+async def result_of(fake: FakeSlack, user_id: str, after: int = 0) -> tuple[SlackCall, SlackCall, SlackCall]:
+    """The message posted for `user_id`'s job (the first after call number `after`), its last update
+    (with the buttons) and the upload into its thread."""
+    posted = await fake.wait_for(
+        lambda c: c.method == "chat.postMessage" and mentions(user_id)(c) and fake.calls.index(c) >= after
+    )
     ts = posted.reply["ts"]
     final = await fake.wait_for(lambda c: c.method == "chat.update" and c.args["ts"] == ts and "blocks" in c.args)
     upload = await fake.wait_for(lambda c: c.method == "files.completeUploadExternal" and c.args.get("thread_ts") == ts)
@@ -153,6 +156,11 @@ async def test_a_button_click_starts_the_follow_up_in_the_thread(client: Client,
     new_job = await client.get(next(i.split(":")[2] for i in action_ids(second) if i.startswith("imagine:reroll:")))
     assert new_job.owner == "slack:T0001:U1006" and new_job.spec.task.prompt == "a red fox"
 
+    variations = next(i for i in action_ids(final) if i.startswith("imagine:var:"))
+    clicked_at = len(fake.calls)
+    await send(app, button_click(variations, "U1006", final.args["ts"], f"{fake.url}/respond/6"))
+    _, varied, _ = await result_of(fake, "U1006", after=clicked_at)
+    assert sum(i.startswith("imagine:up:") for i in action_ids(varied)) == 4  # U1-U4 under four variations
     not_yours = next(i for i in action_ids(final) if i.startswith("imagine:del:"))
     await send(app, button_click(not_yours, "U1006", final.args["ts"], f"{fake.url}/respond/7"))
     refusal = await fake.wait_for(lambda c: c.method == "respond" and "someone else's" in c.body.decode())
