@@ -108,7 +108,6 @@ class BotConfig:
 def pending_file(config: BotConfig, platform: str) -> Path:
     """The file a bot keeps the messages it is still updating in (one per platform)."""
     import platformdirs
-
     from imagine.address import APP_NAME
 
     folder = Path(config.state_dir).expanduser() if config.state_dir else Path(platformdirs.user_state_dir(APP_NAME))

@@ -23,7 +23,6 @@ from typing import Any
 
 import discord
 from discord import app_commands
-
 from imagine import errors
 from imagine import types as t
 
@@ -66,10 +65,12 @@ class JobMessage:
         self,
         settings: DiscordSettings,
         channel: discord.abc.Messageable,
+        channel_id: int,
         interaction: discord.Interaction | None = None,
         message: discord.Message | discord.PartialMessage | None = None,
     ) -> None:
         self.channel = channel
+        self.channel_id = channel_id
         self.interaction = interaction
         self.message = message  # the message being edited, once known
         self.expires = interaction.created_at + dt.timedelta(seconds=settings.token_lifetime) if interaction else None
@@ -95,8 +96,10 @@ class JobMessage:
             except (discord.NotFound, discord.Forbidden):
                 log.info("cannot edit message %s any more; posting a new one", self.message.id)
         self.interaction = None
-        send = {"content": content, "files": files or []} | ({"view": view} if view else {})
-        self.message = await self.channel.send(**send)
+        if view is None:
+            self.message = await self.channel.send(content, files=files or [])
+        else:
+            self.message = await self.channel.send(content, files=files or [], view=view)
 
 
 @dataclass(frozen=True)
@@ -200,8 +203,9 @@ class ImagineBot(discord.Client):
         await interaction.followup.send(reply_for(exc), ephemeral=True)
 
     async def show_job(self, interaction: discord.Interaction, user: ChatUser, place: Place, job: t.Job) -> None:
-        channel = interaction.channel or self.get_partial_messageable(interaction.channel_id or 0)
-        message = JobMessage(self.settings, channel, interaction)  # type: ignore[arg-type]
+        channel_id = interaction.channel_id or 0
+        channel = interaction.channel or self.get_partial_messageable(channel_id)
+        message = JobMessage(self.settings, channel, channel_id, interaction)  # type: ignore[arg-type]
         limit = min(self.settings.attachment_limit, interaction.filesize_limit or self.settings.attachment_limit)
         shown = ShownJob(job.id, f"**{describe(job)}** — <@{user.user_id}>", place, limit)
         await self.follow_into(message, shown)
@@ -210,8 +214,11 @@ class ImagineBot(discord.Client):
         """Finish the messages a previous run of the bot was still updating."""
         for job_id, where in self.pending.items():
             shown = ShownJob.from_record(job_id, where)
-            channel = self.get_partial_messageable(int(where["channel_id"]))
-            message = JobMessage(self.settings, channel, message=channel.get_partial_message(int(where["message_id"])))
+            channel_id = int(where["channel_id"])
+            channel = self.get_partial_messageable(channel_id)
+            message = JobMessage(
+                self.settings, channel, channel_id, message=channel.get_partial_message(int(where["message_id"]))
+            )
             self.resumed.add(asyncio.create_task(self.follow_into(message, shown)))
 
     async def follow_into(self, message: JobMessage, shown: ShownJob) -> None:
@@ -226,7 +233,7 @@ class ImagineBot(discord.Client):
             await message.edit(f"{shown.header}\n{status_line(view)}", files)
             if message.message is not None and message.message.id != remembered[0]:
                 remembered[0] = message.message.id
-                self.pending.put(shown.job_id, shown.record(message.channel.id, message.message.id))  # type: ignore[union-attr]
+                self.pending.put(shown.job_id, shown.record(message.channel_id, message.message.id))
 
         buckets = [TokenBucket.every(self.settings.edit_interval)]
         try:

@@ -52,7 +52,7 @@ class LatestOnly(Generic[U]):
             async with self._sending:
                 try:
                     await self._send(update)
-                except Exception:  # noqa: BLE001 - a lost progress edit must not stop the job's message
+                except Exception:
                     log.warning("a progress update failed", exc_info=True)
 
     async def close(self, final: U | None = None) -> None:

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
-
-from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler, async_default_handlers
-from slack_sdk.web.async_client import AsyncWebClient
 
 from imagine import errors
 from imagine import types as t
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncRateLimitErrorRetryHandler,
+    async_default_handlers,
+)
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.buckets import TokenBucket
 from bots.config import SlackSettings

@@ -6,7 +6,6 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
 from imagine import types as t
 
 from bots.config import ConfigError, load_config, parse_config

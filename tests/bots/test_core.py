@@ -9,11 +9,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from PIL import Image
-
 from imagine import errors
 from imagine import types as t
 from imagine.client import Client
+from PIL import Image
 
 from bots.config import BotConfig, Defaults, Limits
 from bots.core import ChatCore
@@ -62,7 +61,7 @@ async def test_imagine_makes_an_image_owned_by_the_chat_user(client: Client) -> 
     assert result.job.state is t.JobState.SUCCEEDED
     assert Image.open(io.BytesIO(result.image)).size == (64, 64)
     assert result.details.startswith("seed 7 · 64x64 · tiny-sd")
-    assert [b.action for b in result.buttons][0] == Action(ActionKind.REROLL, job.id)
+    assert result.buttons[0].action == Action(ActionKind.REROLL, job.id)
     assert result.buttons[-1].action == Action(ActionKind.DELETE, job.id)
     assert seen and all(not v.finished for v in seen)
 

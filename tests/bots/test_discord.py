@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -13,24 +14,33 @@ from typing import Any
 import discord
 import pytest
 import pytest_asyncio
-from PIL import Image
-
 from imagine import errors
 from imagine import types as t
 from imagine.client import Client
+from PIL import Image
 
 from bots.config import BotConfig, Defaults, DiscordSettings, Limits
 from bots.core import ChatCore, Result
 from bots.discord_app import ImagineBot
 from bots.pending import PendingMessages
 from bots.policy import Place
-from tests.bots.fake_discord import APP_ID, CHANNEL_ID, RATE_LIMIT_RETRY, Call, FakeDiscord, click, message, slash
+from tests.bots.fake_discord import (
+    APP_ID,
+    CHANNEL_ID,
+    RATE_LIMIT_RETRY,
+    Call,
+    FakeDiscord,
+    click,
+    message,
+    slash,
+)
 from tests.e2e.daemon_process import DaemonProcess
 from tests.e2e.jobs_helpers import spec
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 EDIT_INTERVAL = 0.3
+GENEROUS = Limits(jobs_per_minute=600, burst=50)
 DEFERRED_MESSAGE, CHANNEL_MESSAGE, DEFERRED_UPDATE, EPHEMERAL = 5, 4, 6, 64
 
 
@@ -58,7 +68,7 @@ async def make_bot(client: Client, fake: FakeDiscord) -> AsyncIterator[BotFactor
     bots: list[ImagineBot] = []
 
     async def make(
-        limits: Limits = Limits(jobs_per_minute=600, burst=50), pending: PendingMessages | None = None, **settings: Any
+        limits: Limits = GENEROUS, pending: PendingMessages | None = None, **settings: Any
     ) -> ImagineBot:
         discord_settings = DiscordSettings(edit_interval=EDIT_INTERVAL, **settings)
         config = BotConfig(defaults=Defaults(size="64x64", steps=2), limits=limits, discord=discord_settings)
@@ -120,7 +130,7 @@ async def test_imagine_defers_then_edits_progress_then_posts_the_image_with_butt
     assert edits[-1] is final
     progress = edits[:-1]
     assert any("steps" in c.content for c in progress), [c.content for c in progress]
-    gaps = [later.at - earlier.at for earlier, later in zip(edits, edits[1:])]
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(edits)]
     assert all(gap >= EDIT_INTERVAL * 0.9 for gap in gaps), gaps  # the sender waits a full interval; leave for clock jitter
 
     (name, data), = final.files
@@ -173,7 +183,7 @@ async def test_buttons_reroll_and_upscale_for_the_clicker_and_delete_for_the_req
     assert f"imagine:var:{output.id}" in result.custom_ids()
     upscale = click(f"imagine:up:{output.id}", "1005", on_message)
     feed(bot, upscale)
-    (name, data), = (await fake.wait_for(final_edit(upscale))).files
+    (_, data), = (await fake.wait_for(final_edit(upscale))).files
     assert Image.open(io.BytesIO(data)).size == (128, 128)
 
     not_yours = click(f"imagine:del:{job_id}", "1005", on_message)
@@ -232,7 +242,7 @@ async def test_queue_and_models_answer_privately(make_bot: BotFactory, fake: Fak
     for name, expected in (("models", "`tiny-sd`"), ("queue", "The queue:"), ("history", "You have not made any images yet")):
         payload = slash(name, "1009")
         feed(bot, payload)
-        answer = await fake.wait_for(lambda c: c.method == "PATCH" and c.path == original(payload))
+        answer = await fake.wait_for(lambda c, payload=payload: c.method == "PATCH" and c.path == original(payload))
         deferred = fake.matching("POST", callback(payload))[0]
         assert deferred.payload == {"type": DEFERRED_MESSAGE, "data": {"flags": EPHEMERAL}}
         assert expected in answer.content

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from imagine import types as t
 
 from bots.buckets import TokenBucket

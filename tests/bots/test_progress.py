@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from imagine import types as t
 
@@ -53,5 +54,5 @@ async def test_only_the_newest_update_is_sent_and_not_faster_than_the_bucket() -
     await updates.close("done")
     texts = [text for text, _ in sent]
     assert texts == ["step 4", "done"]  # 0-4 came at once; 5 and 6 were still waiting for the bucket at the end
-    gaps = [b - a for (_, a), (_, b) in zip(sent, sent[1:])]
+    gaps = [b - a for (_, a), (_, b) in itertools.pairwise(sent)]
     assert all(gap >= 0.2 * 0.9 for gap in gaps), gaps

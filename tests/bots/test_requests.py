@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import pytest
-
 from imagine import types as t
 
 from bots.config import Defaults
 from bots.policy import Refused
-from bots.requests import Action, ActionKind, ImagineRequest, parse_command_text, reroll_spec
+from bots.requests import (
+    Action,
+    ActionKind,
+    ImagineRequest,
+    parse_command_text,
+    reroll_spec,
+)
 
 DEFAULTS = Defaults(model="tiny-sd", size="", steps=0, count=1, max_count=4, max_steps=50, max_side=1024)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -12,12 +13,11 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from imagine.client import Client
 from PIL import Image
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
-
-from imagine.client import Client
 
 from bots.config import BotConfig, Defaults, Limits, SlackSettings
 from bots.core import ChatCore
@@ -38,6 +38,7 @@ from tests.e2e.daemon_process import DaemonProcess
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 EDIT_INTERVAL = 0.3
+GENEROUS = Limits(jobs_per_minute=600, burst=50)
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -54,7 +55,7 @@ async def fake() -> AsyncIterator[FakeSlack]:
     await server.stop()
 
 
-def make_bot(client: Client, fake: FakeSlack, limits: Limits = Limits(jobs_per_minute=600, burst=50),
+def make_bot(client: Client, fake: FakeSlack, limits: Limits = GENEROUS,
              mode: str = "http", pending: PendingMessages | None = None) -> SlackBot:
     secret = SIGNING_SECRET if mode == "http" else ""
     settings = SlackSettings(bot_token="xoxb-fake", app_token="xapp-fake", signing_secret=secret, mode=mode,
@@ -63,7 +64,7 @@ def make_bot(client: Client, fake: FakeSlack, limits: Limits = Limits(jobs_per_m
     return SlackBot(ChatCore(client, config), settings, pending, api_url=f"{fake.url}/api/")
 
 
-def make_app(client: Client, fake: FakeSlack, limits: Limits = Limits(jobs_per_minute=600, burst=50),
+def make_app(client: Client, fake: FakeSlack, limits: Limits = GENEROUS,
              mode: str = "http") -> AsyncApp:
     return make_bot(client, fake, limits, mode).app
 
@@ -104,7 +105,7 @@ async def test_imagine_acks_then_updates_progress_then_uploads_into_the_thread(c
 
     updates = [c for c in fake.calls if c.method == "chat.update" and c.args["ts"] == final.args["ts"]]
     assert updates[-1] is final and any("steps" in c.args["text"] for c in updates[:-1])
-    gaps = [later.at - earlier.at for earlier, later in zip(updates, updates[1:])]
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(updates)]
     assert all(gap >= EDIT_INTERVAL * 0.9 for gap in gaps), gaps
 
     uploaded = next(c for c in fake.calls if c.method == "upload")
@@ -119,7 +120,7 @@ async def test_a_rate_limited_update_is_sent_again_after_retry_after(client: Cli
     app = make_app(client, fake)
     fake.rate_limit_once.add("chat.update")
     await send(app, slash_command("a patient owl", "U1007", f"{fake.url}/respond/8"))
-    posted, final, _ = await result_of(fake, "U1007")
+    posted, _, _ = await result_of(fake, "U1007")
     updates = fake.calls_of("chat.update", lambda c: c.args["ts"] == posted.reply["ts"])
     limited = next(c for c in updates if not c.reply["ok"])
     again = updates[updates.index(limited) + 1]
