@@ -24,6 +24,7 @@ from bots.core import ChatCore, Result
 from bots.discord_app import ImagineBot
 from bots.pending import PendingMessages
 from bots.policy import Place
+from bots.replies import DAEMON_DOWN
 from tests.bots.fake_discord import (
     APP_ID,
     CHANNEL_ID,
@@ -151,6 +152,21 @@ async def test_a_rate_limited_user_gets_a_private_reply(make_bot: BotFactory, fa
     reply = await fake.wait_for(lambda c: c.path == callback(second))
     assert reply.payload["type"] == CHANNEL_MESSAGE and reply.payload["data"]["flags"] == EPHEMERAL
     assert "you can start the next one in" in reply.content
+
+
+async def test_the_daemon_being_down_is_said_privately(fake: FakeDiscord) -> None:
+    async with Client("unix:/tmp/no-daemon-here/d.sock") as nowhere:
+        settings = DiscordSettings(edit_interval=EDIT_INTERVAL)
+        bot = ImagineBot(ChatCore(nowhere, BotConfig(discord=settings)), settings)
+        await bot.login("a-fake-token")
+        try:
+            payload = slash("imagine", "1012", prompt="a cat")
+            feed(bot, payload)
+            said = await fake.wait_for(lambda c: c.method == "POST" and c.path == f"/webhooks/{APP_ID}/{payload['token']}")
+        finally:
+            await bot.close()
+    assert said.content == DAEMON_DOWN and said.payload["flags"] == EPHEMERAL
+    assert fake.matching("DELETE", original(payload))  # the public "thinking…" message is gone
 
 
 async def test_a_bad_option_is_refused_naming_it(make_bot: BotFactory, fake: FakeDiscord) -> None:

@@ -22,6 +22,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bots.config import BotConfig, Defaults, Limits, SlackSettings
 from bots.core import ChatCore
 from bots.pending import PendingMessages
+from bots.replies import DAEMON_DOWN
 from bots.slack_app import SlackBot
 from tests.bots.fake_slack import (
     CHANNEL_ID,
@@ -206,3 +207,12 @@ async def test_a_restarted_bot_finishes_the_messages_it_was_updating(client: Cli
     assert f"imagine:reroll:{job_id}" in action_ids(final) and "<@U1009>" in final.args["text"]
     assert fake.calls_of("files.completeUploadExternal", lambda c: c.args.get("thread_ts") == where["ts"])
     assert not PendingMessages(pending.path).items()
+
+
+async def test_the_daemon_being_down_is_said_plainly(fake: FakeSlack) -> None:
+    async with Client("unix:/tmp/no-daemon-here/d.sock") as nowhere:
+        app = make_app(nowhere, fake)
+        ack = await send(app, slash_command("a cat", "U1010", f"{fake.url}/respond/11"))
+        assert ack.status == 200
+        said = await fake.wait_for(lambda c: c.method == "respond" and DAEMON_DOWN in json.loads(c.body)["text"])
+    assert json.loads(said.body)["response_type"] == "ephemeral"
