@@ -277,6 +277,9 @@ class ImagineBot(discord.Client):
 
 
 def add_commands(bot: ImagineBot) -> None:
+    """The slash commands. A command that makes images builds its JobSpec (see `bots.requests`), submits it
+    with `core.submit` and hands the job to `bot.show_job`, which works for any task (a `/detect` taking an
+    attachment would be one more function here)."""
     core = bot.core
 
     @bot.tree.command(name="imagine", description="Make an image from a text prompt")
