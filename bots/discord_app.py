@@ -241,10 +241,11 @@ class ImagineBot(discord.Client):
         except errors.ImagineError as exc:
             await message.edit(f"{shown.header}\n{reply_for(exc)}", [])
         else:
-            files = self.result_files(result, shown.place, shown.attachment_limit)
+            files = await asyncio.to_thread(self.result_files, result, shown.place, shown.attachment_limit)
             view = result_view(result.buttons) if result.buttons else None
             await message.edit(f"{shown.header}\n{result.details}", files, view)
-        self.pending.remove(shown.job_id)
+        finally:  # finished, or failed for good: a restart would fail the same way
+            self.pending.remove(shown.job_id)
 
     def result_files(self, result: Result, place: Place, limit: int) -> list[discord.File]:
         if result.image is None:

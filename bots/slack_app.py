@@ -142,19 +142,25 @@ class SlackBot:
             await client.chat_update(channel=message.channel, ts=message.ts, text=f"{message.header}\n{status_line(view)}")
 
         try:
+            await self.show_result(client, message, job_id, show_progress)
+        finally:  # finished, or failed for good: a restart would fail the same way
+            self.pending.remove(job_id)
+
+    async def show_result(self, client: AsyncWebClient, message: SlackMessage, job_id: str,
+                          show_progress: Callable[[JobView], Awaitable[None]]) -> None:
+        channel, ts = message.channel, message.ts
+        try:
             result = await self.core.follow(job_id, show_progress, self.buckets(message.place))
         except errors.ImagineError as exc:
-            await client.chat_update(channel=message.channel, ts=message.ts, text=f"{message.header}\n{reply_for(exc)}")
-            self.pending.remove(job_id)
+            await client.chat_update(channel=channel, ts=ts, text=f"{message.header}\n{reply_for(exc)}")
             return
         text = f"{message.header}\n{result.details}"
         if result.flagged:
             text += "\n⚠️ The safety checker flagged this image."
-        await client.chat_update(channel=message.channel, ts=message.ts, text=text, blocks=result_blocks(text, result))
+        await client.chat_update(channel=channel, ts=ts, text=text, blocks=result_blocks(text, result))
         if result.image is not None:
-            await client.files_upload_v2(channel=message.channel, thread_ts=message.ts, content=result.image,
+            await client.files_upload_v2(channel=channel, thread_ts=ts, content=result.image,
                                          filename=f"{job_id}.png", title=describe(result.job))
-        self.pending.remove(job_id)
 
 
 @dataclass(frozen=True)
