@@ -14,7 +14,7 @@ from imagine import types as t
 from imagine.client import Client
 from PIL import Image
 
-from bots.config import BotConfig, Defaults, Limits
+from bots.config import BotConfig, Defaults, Limits, PrioritySettings
 from bots.core import ChatCore
 from bots.images import GAP
 from bots.policy import ChatUser, Place, Refused
@@ -148,6 +148,18 @@ async def test_the_queued_cap_and_the_own_jobs_commands(client: Client) -> None:
     await run(core, jobs[0].id)
     history = await core.history_text(someone)
     assert jobs[0].id in history and "succeeded" in history and "cancelled" in history
+
+
+async def test_priority_and_labels_come_from_the_place_and_the_roles(client: Client) -> None:
+    settings = PrioritySettings(t.Priority.LOW, roles={"Patrons": t.Priority.HIGH}, channels={"chan-fast": t.Priority.NORMAL})
+    core = ChatCore(client, dataclasses.replace(config(), priority=settings))
+    patron = ChatUser("discord", "7001", roles=frozenset({"Patrons"}), name="pat")
+    assert (await core.start(patron, PLACE, ImagineRequest("gold"))).spec.priority is t.Priority.HIGH
+    fast = await core.start(user("7002"), Place("guild-1", "chan-fast"), ImagineRequest("quick"))
+    assert fast.spec.priority is t.Priority.NORMAL
+    slow = await core.start(user("7003"), PLACE, ImagineRequest("slow"))
+    assert slow.spec.priority is t.Priority.LOW
+    assert dict(slow.spec.labels) == {"via": "discord", "channel": "chan-1", "user": "7003"}
 
 
 async def test_models_lists_the_built_in_model(client: Client) -> None:
