@@ -275,7 +275,8 @@ class Executor:
         if ev == "started":
             timings = t.Timings(queue_ms=record.job.timings.queue_ms, load_ms=message["load_ms"])
             record = with_state(record, timings=timings)
-            await publish(job_id, t.Started(f"worker-{self.worker.pid if self.worker else 0}", message["load_ms"], record.job.attempts))
+            worker = f"worker-{self.worker.pid if self.worker else 0}"
+            await publish(job_id, t.Started(worker, message["load_ms"], record.job.attempts, message.get("batch_size", 1)))
         elif ev == "progress":
             await publish(
                 job_id,

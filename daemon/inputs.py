@@ -36,10 +36,10 @@ class Inputs:
 
     def keep_upload(self, data: bytes, field: str, *, mask: bool = False) -> str:
         """Check the bytes decode as a PNG/JPEG/WebP image within the pixel cap and keep them; the input id."""
-        from models.catalog import InvalidParameter, decode_image, decode_mask
+        from models.catalog import InvalidParameter, decode_image
 
         try:
-            (decode_mask if mask else decode_image)(data, field=field)
+            decode_image(data, field, mode="L" if mask else "RGB")
         except InvalidParameter as exc:
             message = str(exc)
             raise InvalidRequest(field, message if message.startswith(field) else f"{field}: {message}") from exc

@@ -79,7 +79,7 @@ class Worker:
         from daemon.worker_generate import GenerationRunner
         from daemon.worker_vision import VisionRunner
 
-        self.generation = GenerationRunner(out, self.cache, lambda job_id: job_id in self.cancelled)
+        self.generation = GenerationRunner(out, self.cache, models_dir, lambda job_id: job_id in self.cancelled)
         self.vision = VisionRunner(out, models_dir, self.device, lambda job_id: job_id in self.cancelled, self.yields)
 
     # -- control (reader thread) ---------------------------------------------

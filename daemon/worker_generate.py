@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from daemon.protocol import FrameWriter
@@ -18,9 +19,12 @@ if TYPE_CHECKING:
 
 
 class GenerationRunner:
-    def __init__(self, out: FrameWriter, cache: PipelineCache, is_cancelled: Callable[[str], bool]) -> None:
+    def __init__(
+        self, out: FrameWriter, cache: PipelineCache, models_dir: Path, is_cancelled: Callable[[str], bool]
+    ) -> None:
         self.out = out
         self.cache = cache
+        self.models_dir = models_dir
         self.is_cancelled = is_cancelled
 
     def _progress(self, job_id: str) -> Callable[[int, int], None]:
@@ -40,12 +44,14 @@ class GenerationRunner:
 
         Raises what the model raised for a single job; a batch that fails fails every job in it.
         """
+        from models.conditioning import conditioned
         from models.diffusion import generate, generate_batch
 
         params: list[GenerateParams] = [job["params"] for job in jobs]
-        with self.cache.use(source) as (pipe, load_ms):
+        # a batch shares its VAE, LoRAs and ControlNets (the batch key), so the first job's apply to all
+        with self.cache.use(source) as (base, load_ms), conditioned(base, params[0], self.models_dir) as (pipe, extra):
             for job in jobs:
-                self.out.send({"ev": "started", "job_id": job["job_id"], "load_ms": load_ms})
+                self.out.send({"ev": "started", "job_id": job["job_id"], "load_ms": load_ms, "batch_size": len(jobs)})
             started = time.perf_counter()
             first = params[0]
             what = f"{sum(p.count for p in params)} image(s) of {first.width}x{first.height}"
@@ -60,6 +66,7 @@ class GenerationRunner:
                             on_step=self._progress(job_id),
                             should_cancel=lambda: self.is_cancelled(job_id),
                             on_preview=self._preview(job_id) if first.preview_every else None,
+                            extra_kwargs=extra,
                         ),
                         what,
                     )
@@ -76,6 +83,7 @@ class GenerationRunner:
                         on_preview=(lambda i, step, total, png: self._preview(ids[i])(step, total, png))
                         if first.preview_every
                         else None,
+                        extra_kwargs=extra,
                     ),
                     what,
                 )

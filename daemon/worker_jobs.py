@@ -37,8 +37,13 @@ def worker_job(record: JobRecord, config: Config, inputs: Inputs) -> Message:
 
 
 def batch_key(spec: t.JobSpec) -> tuple[Any, ...] | None:
-    """Jobs with equal keys can run as one pipeline call; None for a job that always runs alone."""
+    """Jobs with equal keys can run as one pipeline call; None for a job that always runs alone.
+
+    The daemon's side of models.params.batch_key: the same fields, read from the recorded spec
+    (prompts, seeds, counts and previews may differ within a batch).
+    """
     task = spec.task
-    if type(task) is not t.Txt2Img or task.hires is not None or task.controlnets:
+    if type(task) is not t.Txt2Img:
         return None
-    return (spec.model, task.width, task.height, task.steps, task.guidance, task.scheduler, task.loras, task.vae, spec.previews)
+    shape = (task.width, task.height, task.steps, task.scheduler, task.guidance, task.hires, task.loras)
+    return (spec.model, *shape, task.controlnets, task.vae)

@@ -339,6 +339,7 @@ class Started:
     worker: str
     load_ms: float
     attempt: int
+    batch_size: int = 1
 
 
 @dataclass(frozen=True)

@@ -517,14 +517,16 @@ class Queued(_message.Message):
     def __init__(self, position: _Optional[int] = ..., eta_known: _Optional[bool] = ..., eta_seconds: _Optional[float] = ...) -> None: ...
 
 class Started(_message.Message):
-    __slots__ = ("worker", "load_ms", "attempt")
+    __slots__ = ("worker", "load_ms", "attempt", "batch_size")
     WORKER_FIELD_NUMBER: _ClassVar[int]
     LOAD_MS_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     worker: str
     load_ms: float
     attempt: int
-    def __init__(self, worker: _Optional[str] = ..., load_ms: _Optional[float] = ..., attempt: _Optional[int] = ...) -> None: ...
+    batch_size: int
+    def __init__(self, worker: _Optional[str] = ..., load_ms: _Optional[float] = ..., attempt: _Optional[int] = ..., batch_size: _Optional[int] = ...) -> None: ...
 
 class Progress(_message.Message):
     __slots__ = ("step", "total", "preview", "stage", "metrics")
