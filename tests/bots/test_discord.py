@@ -73,7 +73,8 @@ async def make_bot(client: Client, fake: FakeDiscord) -> AsyncIterator[BotFactor
     ) -> ImagineBot:
         discord_settings = DiscordSettings(edit_interval=EDIT_INTERVAL, **settings)
         config = BotConfig(defaults=Defaults(size="64x64", steps=2), limits=limits, discord=discord_settings)
-        bot = ImagineBot(ChatCore(client, config), discord_settings, pending)
+        core = ChatCore(client, config, previews=discord_settings.previews)
+        bot = ImagineBot(core, discord_settings, pending)
         await bot.login("a-fake-token")  # GET /users/@me, /oauth2/applications/@me, then setup_hook syncs commands
         bots.append(bot)
         return bot
@@ -97,7 +98,8 @@ def callback(payload: dict[str, Any]) -> str:
 
 
 def final_edit(payload: dict[str, Any]) -> Callable[[Call], bool]:
-    return lambda c: c.method == "PATCH" and c.path == original(payload) and bool(c.files)
+    """The edit that shows the result: the image with the buttons under it."""
+    return lambda c: c.method == "PATCH" and c.path == original(payload) and bool(c.files) and bool(c.custom_ids())
 
 
 def channel_result_for(user_id: str) -> Callable[[Call], bool]:
@@ -140,6 +142,27 @@ async def test_imagine_defers_then_edits_progress_then_posts_the_image_with_butt
     assert job.owner == "discord:1001" and job.spec.task.seed == 5
     assert f"imagine:del:{job.id}" in final.custom_ids()
     assert "seed 5" in final.content and "<@1001>" in final.content
+
+
+async def test_progress_edits_carry_a_preview_image(make_bot: BotFactory, fake: FakeDiscord, client: Client) -> None:
+    bot = await make_bot(previews=True, preview_interval=0.0)
+    payload = slash("imagine", "1013", prompt="a slow bloom", steps=60, size="128x128")
+    feed(bot, payload)
+    final = await fake.wait_for(final_edit(payload))
+    job = await client.get(job_id_of(final))
+    assert job.spec.previews
+    progress = [c for c in fake.matching("PATCH", original(payload)) if c is not final]
+    previews = [data for c in progress for name, data in c.files if name == "preview.png"]
+    assert previews, [c.content for c in progress]
+    assert Image.open(io.BytesIO(previews[-1])).format == "PNG"
+
+
+async def test_without_previews_no_preview_is_asked_for(make_bot: BotFactory, fake: FakeDiscord, client: Client) -> None:
+    bot = await make_bot(previews=False)
+    payload = slash("imagine", "1014", prompt="plain")
+    feed(bot, payload)
+    final = await fake.wait_for(final_edit(payload))
+    assert not (await client.get(job_id_of(final))).spec.previews
 
 
 async def test_a_rate_limited_user_gets_a_private_reply(make_bot: BotFactory, fake: FakeDiscord) -> None:
