@@ -100,6 +100,11 @@ async def test_variations_and_upscale_start_from_an_output(client: Client) -> No
     assert len(variations.job.outputs) == 4 and len(variations.buttons) == 1 + 4 + 4 + 1
     assert Image.open(io.BytesIO(variations.image)).size == (64 * 2 + GAP, 64 * 2 + GAP)
 
+    again = await core.start_action(user("1011"), PLACE, Action(ActionKind.REROLL, varied.id))
+    _, rerolled = await run(core, again.id)  # the recorded img2img again, with a new seed
+    assert rerolled.job.state is t.JobState.SUCCEEDED, rerolled.details
+    assert rerolled.job.spec.kind == variations.job.spec.kind and rerolled.job.spec.task.seed != variations.job.spec.task.seed
+
     larger = await core.start_action(user("1011"), PLACE, Action(ActionKind.UPSCALE, output.id))
     _, upscaled = await run(core, larger.id)
     assert upscaled.job.state is t.JobState.SUCCEEDED
