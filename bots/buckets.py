@@ -45,10 +45,6 @@ class TokenBucket:
         """Return a token taken for an action that did not happen."""
         self._tokens = min(self.capacity, self._tokens + 1)
 
-    async def take(self) -> None:
-        while not self.try_take():
-            await asyncio.sleep(self.wait_time())
-
 
 async def take_all(buckets: Sequence[TokenBucket]) -> None:
     """One token from each bucket, waiting until every one has one (none is held while waiting)."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from imagine import types as t
 
-from bots.buckets import TokenBucket
+from bots.buckets import TokenBucket, take_all
 from bots.config import Allow, BotConfig, Limits, PrioritySettings
 from bots.policy import ChatUser, Gate, Place, Refused
 
@@ -85,3 +87,13 @@ def test_a_bucket_refills_at_its_rate_up_to_its_capacity() -> None:
     assert bucket.try_take() and bucket.try_take() and not bucket.try_take()
     with pytest.raises(ValueError, match="rate > 0"):
         TokenBucket(0)
+
+
+async def test_take_all_waits_for_the_slowest_bucket_and_spends_its_token() -> None:
+    quick, slow = TokenBucket(rate=100, capacity=1), TokenBucket.every(0.2)
+    slow.try_take()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await take_all([quick, slow])
+    assert loop.time() - started >= 0.2 * 0.9
+    assert slow.wait_time() > 0
