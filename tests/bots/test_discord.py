@@ -165,6 +165,25 @@ async def test_without_previews_no_preview_is_asked_for(make_bot: BotFactory, fa
     assert not (await client.get(job_id_of(final))).spec.previews
 
 
+async def test_a_second_user_is_not_starved_by_the_first_users_ten_jobs(
+    make_bot: BotFactory, fake: FakeDiscord, client: Client
+) -> None:
+    bot = await make_bot(Limits(jobs_per_minute=600, burst=50, max_queued_per_user=10))
+    greedy = [slash("imagine", "1015", prompt=f"crowd {n}") for n in range(10)]
+    patient = slash("imagine", "1016", prompt="one quiet cat")
+    await client.pause_queue()  # everyone's jobs wait together; the daemon alone decides the order
+    try:
+        for payload in [*greedy, patient]:
+            feed(bot, payload)
+            await fake.wait_for(lambda c, p=payload: c.method == "PATCH" and c.path == original(p))  # submitted
+    finally:
+        await client.resume_queue()
+    finals = [await fake.wait_for(final_edit(p)) for p in [*greedy, patient]]
+    started = [(await client.get(job_id_of(f))).started_at or 0.0 for f in finals]
+    ahead = [s for s in started[:-1] if s < started[-1]]
+    assert len(ahead) <= 1, f"{len(ahead)} of the first user's jobs ran before the second user's one"
+
+
 async def test_a_rate_limited_user_gets_a_private_reply(make_bot: BotFactory, fake: FakeDiscord) -> None:
     bot = await make_bot(Limits(jobs_per_minute=1, burst=1))
     first = slash("imagine", "1002", prompt="one")
