@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from imagine import errors
 from imagine.client import Client
 from PIL import Image
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -163,10 +164,16 @@ async def test_a_button_click_starts_the_follow_up_in_the_thread(client: Client,
     await send(app, button_click(variations, "U1006", final.args["ts"], f"{fake.url}/respond/6"))
     _, varied, _ = await result_of(fake, "U1006", after=clicked_at)
     assert sum(i.startswith("imagine:up:") for i in action_ids(varied)) == 4  # U1-U4 under four variations
-    not_yours = next(i for i in action_ids(final) if i.startswith("imagine:del:"))
-    await send(app, button_click(not_yours, "U1006", final.args["ts"], f"{fake.url}/respond/7"))
+    delete = next(i for i in action_ids(final) if i.startswith("imagine:del:"))
+    await send(app, button_click(delete, "U1006", final.args["ts"], f"{fake.url}/respond/7"))
     refusal = await fake.wait_for(lambda c: c.method == "respond" and "someone else's" in c.body.decode())
     assert b'"ephemeral"' in refusal.body
+    assert not fake.calls_of("chat.delete", lambda c: c.args["ts"] == final.args["ts"])
+
+    await send(app, button_click(delete, "U1005", final.args["ts"], f"{fake.url}/respond/7"))
+    await fake.wait_for(lambda c: c.method == "chat.delete" and c.args["ts"] == final.args["ts"])
+    with pytest.raises(errors.NotFound):
+        await client.get(delete.split(":")[2])
 
 
 async def test_socket_mode_acks_the_envelope_and_answers_the_command(client: Client, fake: FakeSlack) -> None:
