@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from imagine import errors
 from imagine import types as t
 from imagine.client import Client
 
@@ -29,6 +30,9 @@ from bots.requests import Action, ActionKind, ImagineRequest, reroll_spec
 
 MAX_BUTTON_IMAGES = 4  # V1-V4 / U1-U4
 ACTIVE = (t.JobState.QUEUED, t.JobState.RUNNING)
+# the model kinds that make images on their own, as the daemon's (its contract does not list them);
+# add-ons (lora, vae, controlnet) and vision models are not offered to /imagine
+IMAGE_MODEL_KINDS = frozenset({"sd15", "sd2", "sdxl", "turbo", "pipeline"})
 
 
 @dataclass(frozen=True)
@@ -219,13 +223,25 @@ class ChatCore:
             lines.append(f"• `{job.id}` {job.state.value}{seed}: {describe(job)}")
         return "\n".join(lines)
 
-    async def models_text(self) -> str:
+    async def image_models(self) -> list[t.Model]:
+        """The models an `/imagine` can name: installed (or built in) and making images on their own."""
         listing = await self.client.list_models()
-        installed = [m for m in listing.models if m.installed]
-        if not installed:
+        return [m for m in listing.models if (m.installed or m.source == "builtin") and m.kind in IMAGE_MODEL_KINDS]
+
+    async def model_names(self, typed: str = "", limit: int = 25) -> list[str]:
+        """Image models whose name contains `typed`, for a command's suggestions; none when the daemon is down."""
+        try:
+            models = await self.image_models()
+        except errors.ImagineError:
+            return []
+        return [m.name for m in models if typed.lower() in m.name.lower()][:limit]
+
+    async def models_text(self) -> str:
+        usable = await self.image_models()
+        if not usable:
             return "No models are installed yet; the daemon's owner can add some with `imagine models pull`."
         lines = ["Models you can use with `model:`:"]
-        for model in installed:
+        for model in usable:
             default = " (default)" if model.is_default else ""
             size = f" · {model.defaults.width}x{model.defaults.height}" if model.defaults else ""
             lines.append(f"• `{model.name}`{default}{size}: {clip(model.description, 80)}")

@@ -305,6 +305,10 @@ def add_commands(bot: ImagineBot) -> None:
     ) -> None:
         await bot.imagine(interaction, ImagineRequest(prompt, negative, model, size, steps, seed, count))
 
+    @imagine.autocomplete("model")
+    async def model_choices(interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=name, value=name) for name in await core.model_names(typed)]
+
     @bot.tree.command(name="queue", description="Your images waiting or in progress, and the queue's length")
     async def queue(interaction: discord.Interaction) -> None:
         await bot.answer(interaction, lambda: core.queue_text(chat_user(interaction)))

@@ -171,8 +171,10 @@ async def test_priority_and_labels_come_from_the_place_and_the_roles(client: Cli
     assert dict(slow.spec.labels) == {"via": "discord", "channel": "chan-1", "user": "7003"}
 
 
-async def test_models_lists_the_built_in_model(client: Client) -> None:
-    assert "`tiny-sd`" in await ChatCore(client, config()).models_text()
+async def test_models_lists_the_image_models_but_not_add_ons(client: Client) -> None:
+    text = await ChatCore(client, config()).models_text()
+    assert "`tiny-sd` (default)" in text and "`tiny-sdxl`" in text
+    assert "tiny-controlnet" not in text
 
 
 async def test_a_rate_limited_user_is_refused_and_others_are_not(client: Client) -> None:

@@ -43,6 +43,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 EDIT_INTERVAL = 0.3
 GENEROUS = Limits(jobs_per_minute=600, burst=50)
 DEFERRED_MESSAGE, CHANNEL_MESSAGE, DEFERRED_UPDATE, EPHEMERAL = 5, 4, 6, 64
+AUTOCOMPLETE, AUTOCOMPLETE_RESULT = 4, 8  # an interaction's type, and the answer's
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -293,6 +294,18 @@ async def test_an_image_over_the_upload_limit_is_shrunk(make_bot: BotFactory, fa
     final = await fake.wait_for(final_edit(payload))
     (name, data), = final.files
     assert name.endswith(".jpg") and len(data) <= 4000
+
+
+async def test_the_model_option_suggests_installed_models(make_bot: BotFactory, fake: FakeDiscord) -> None:
+    bot = await make_bot()
+    payload = slash("imagine", "1017", prompt="a cat", model="tiny-s")
+    payload["type"] = AUTOCOMPLETE
+    payload["data"]["options"][-1]["focused"] = True
+    feed(bot, payload)
+    answer = await fake.wait_for(lambda c: c.path == callback(payload))
+    assert answer.payload["type"] == AUTOCOMPLETE_RESULT
+    assert {"name": "tiny-sd", "value": "tiny-sd"} in answer.payload["data"]["choices"]
+    assert all("tiny-s" in choice["value"] for choice in answer.payload["data"]["choices"])
 
 
 async def test_queue_and_models_answer_privately(make_bot: BotFactory, fake: FakeDiscord) -> None:
