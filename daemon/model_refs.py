@@ -23,15 +23,23 @@ def resolve_pipeline(model: str, models_dir: Path, kinds: tuple[str, ...]) -> tu
     """
     from daemon.model_registry import registered
 
+    from models.catalog import BUILTIN_MODELS
+
     entry = registered(models_dir).get(model)
-    if entry is None:
+    builtin = BUILTIN_MODELS.get(model)
+    if entry is None and builtin is not None and builtin.kind not in kinds:
+        entry_kind = builtin.kind
+    elif entry is None:
         return _unregistered_defaults(model, models_dir), model
-    if entry.kind not in kinds:
+    else:
+        entry_kind = entry.kind
+    if entry_kind not in kinds:
         raise InvalidRequest(
             "model",
-            f"model '{model}' is a {entry.kind}, not a model this job can run; name a "
+            f"model '{model}' is a {entry_kind}, not a model this job can run; name a "
             f"{', '.join(kinds)} model (`imagine models list` shows the kinds)",
         )
+    assert entry is not None
     location = Path(entry.location)
     if not location.exists():
         raise ModelNotInstalled(

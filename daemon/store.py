@@ -131,6 +131,7 @@ class Store:
                 self.db["outputs"].add_column("mime_type", str)
                 self.db["models"].add_column("vae", str)
                 self.db["models"].add_column("engine", str)
+                self.db["models"].add_column("config", str)
                 self.db.execute("PRAGMA user_version=3")
 
     def _create_v1(self) -> None:

@@ -191,12 +191,19 @@ class Worker:
             traceback.print_exc(file=sys.stderr)
             fail_all({"ev": "failed", "error": f"{type(exc).__name__}: {exc}", "kind": "internal"})
 
+    def _config_folder(self, config: str) -> str:
+        from models.builtin import BUILTIN_MODELS, ensure_builtin
+
+        return str(ensure_builtin(config, self.models_dir)) if config in BUILTIN_MODELS else config
+
     def _dispatch(self, jobs: list[Message]) -> None:
         from models.sources import resolve_model
 
         kind = jobs[0]["kind"]
         if kind == "generate":
             source = resolve_model(jobs[0]["model"], self.models_dir)
+            if jobs[0].get("model_config"):
+                source = dataclasses.replace(source, config=self._config_folder(jobs[0]["model_config"]))
             self.generation.run(source, jobs)
         else:
             (job,) = jobs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from imagine import types as t
@@ -22,6 +23,7 @@ def worker_job(record: JobRecord, config: Config, inputs: Inputs) -> Message:
     message: dict[str, Any] = {
         "job_id": job.id,
         "model": spec.model,
+        "model_config": model_config(spec.model, config.model_store),
         # the recipe embedded in each PNG: everything that shapes the pixels, not the request's bookkeeping
         "spec_json": json.dumps(t.to_jsonable(dataclasses.replace(spec, request_id="")), sort_keys=True),
         "output_dir": str(config.outputs_dir / time.strftime("%Y-%m-%d", time.localtime(job.created_at))),
@@ -34,6 +36,16 @@ def worker_job(record: JobRecord, config: Config, inputs: Inputs) -> Message:
     if isinstance(task, t.Detect):
         fields["images"] = [str(inputs.path(image.input_id)) for image in task.images]
     return message | {"kind": spec.kind, "params": fields, "run_dir": str(config.runs_dir / job.id)}
+
+
+def model_config(model: str, models_dir: Path) -> str:
+    """The config folder (or built-in name) registered with a single-file model the job names, else ""."""
+    from daemon.model_registry import registered
+
+    for entry in registered(models_dir).values():
+        if model in (entry.name, entry.location):
+            return entry.config
+    return ""
 
 
 def batch_key(spec: t.JobSpec) -> tuple[Any, ...] | None:

@@ -256,8 +256,9 @@ class Client:
     async def cancel_pull(self, name: str) -> None:
         await self._call(self._models.CancelPull, models_pb2.CancelPullRequest(name=name))
 
-    async def add_model(self, path: str, name: str = "") -> t.Model:
-        return convert.model_from_pb(await self._call(self._models.Add, models_pb2.AddModelRequest(path=path, name=name)))
+    async def add_model(self, path: str, name: str = "", config: str = "") -> t.Model:
+        request = models_pb2.AddModelRequest(path=path, name=name, config=config)
+        return convert.model_from_pb(await self._call(self._models.Add, request))
 
     async def remove_model(self, name: str, force: bool = False) -> bool:
         """Returns whether files were deleted (an added model's own files never are)."""

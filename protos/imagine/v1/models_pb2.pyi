@@ -131,12 +131,14 @@ class CancelPullResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class AddModelRequest(_message.Message):
-    __slots__ = ("path", "name")
+    __slots__ = ("path", "name", "config")
     PATH_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
     path: str
     name: str
-    def __init__(self, path: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+    config: str
+    def __init__(self, path: _Optional[str] = ..., name: _Optional[str] = ..., config: _Optional[str] = ...) -> None: ...
 
 class RemoveModelRequest(_message.Message):
     __slots__ = ("name", "force")
