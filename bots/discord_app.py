@@ -134,6 +134,7 @@ def result_view(buttons: tuple[Button, ...]) -> discord.ui.View:
         row = {ActionKind.VARIATIONS: 1, ActionKind.UPSCALE: 2}.get(kind, 0)
         style = discord.ButtonStyle.danger if kind is ActionKind.DELETE else discord.ButtonStyle.secondary
         view.add_item(discord.ui.Button(label=button.label, custom_id=button.action.custom_id, style=style, row=row))
+    view.stop()  # only drawn: clicks reach `on_interaction` by their ids, so discord.py need not keep a view a message
     return view
 
 

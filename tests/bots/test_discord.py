@@ -143,6 +143,7 @@ async def test_imagine_defers_then_edits_progress_then_posts_the_image_with_butt
     assert job.owner == "discord:1001" and job.spec.task.seed == 5
     assert f"imagine:del:{job.id}" in final.custom_ids()
     assert "seed 5" in final.content and "<@1001>" in final.content
+    assert not bot.persistent_views  # the buttons are handled by their ids: no view is kept per message
 
 
 async def test_progress_edits_carry_a_preview_image(make_bot: BotFactory, fake: FakeDiscord, client: Client) -> None:
