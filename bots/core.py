@@ -23,7 +23,7 @@ from imagine.client import Client
 from bots import images
 from bots.buckets import TokenBucket, take_all
 from bots.config import BotConfig
-from bots.follow import follow_job
+from bots.follow import follow_job, when_daemon_answers
 from bots.policy import ChatUser, Gate, Place, Refused
 from bots.progress import JobView, format_seconds
 from bots.requests import Action, ActionKind, ImagineRequest, reroll_spec
@@ -142,8 +142,8 @@ class ChatCore:
         It returns once the buckets allow one more edit, which is the result's.
         """
         view = await follow_job(self.client, job_id, on_progress, buckets, retry_delay=self.retry_delay)
-        job = await self.client.get(job_id)
-        result = await self.result(job, view)
+        job = await when_daemon_answers(lambda: self.client.get(job_id), self.retry_delay)
+        result = await when_daemon_answers(lambda: self.result(job, view), self.retry_delay)
         await take_all(buckets)
         return result
 

@@ -22,6 +22,7 @@ from bots.progress import JobView
 
 log = logging.getLogger(__name__)
 U = TypeVar("U")
+T = TypeVar("T")
 
 
 class LatestOnly(Generic[U]):
@@ -71,6 +72,20 @@ class LatestOnly(Generic[U]):
 
 def daemon_is_down(exc: errors.ImagineError) -> bool:
     return isinstance(exc, errors.DaemonUnavailable) or exc.code is errors.DaemonUnavailable.code
+
+
+async def when_daemon_answers(call: Callable[[], Awaitable[T]], retry_delay: float, max_retry_delay: float = 30.0) -> T:
+    """`call()`, tried again (waiting longer each time) for as long as the daemon is down."""
+    delay = retry_delay
+    while True:
+        try:
+            return await call()
+        except errors.ImagineError as exc:
+            if not daemon_is_down(exc):
+                raise
+            log.info("daemon unavailable; trying again in %.0f s", delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_retry_delay)
 
 
 async def follow_job(
