@@ -13,6 +13,7 @@ from imagine import types as t
 from tui.dashboard.screens.dashboard import DashboardScreen
 from tui.dashboard.screens.submit import SubmitScreen
 from tui.dashboard.widgets.job_details import JobDetails
+from tui.dashboard.widgets.latest_outputs import LatestOutputs
 from tui.dashboard.widgets.output_preview import OutputPreview
 from tui.dashboard.widgets.queue_table import QueueTable
 
@@ -125,3 +126,15 @@ async def test_no_preview_panel_without_previews() -> None:
         await until(pilot, lambda: running in board.queue.rows and board.queue.rows[running].step == 7, what="progress")
         await pilot.pause(0.3)
         assert not board.query_one("#live-preview", OutputPreview).display
+
+
+async def test_latest_images_leave_out_jobs_without_images() -> None:
+    jobs = {job.id: job for job in sample_jobs()}
+    jobs[BENCH] = dataclasses.replace(jobs[BENCH], created_at=NOW, finished_at=NOW)  # the newest finished job
+    app = app_with(FixedClient(list(jobs.values())))
+    async with app.run_test(size=(120, 36)) as pilot:
+        board = app.screen
+        assert isinstance(board, DashboardScreen)
+        latest = board.query_one(LatestOutputs)
+        await until(pilot, lambda: len(latest.jobs) == 4, what="the latest images")
+        assert BENCH not in [job.id for job in latest.jobs] and all(job.outputs for job in latest.jobs)

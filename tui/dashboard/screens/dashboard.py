@@ -130,10 +130,10 @@ class DashboardScreen(Screen[None]):
     @work(exclusive=True, group="latest", exit_on_error=False)
     async def load_latest(self) -> None:
         try:
-            page = await self.client.list_jobs(states=(t.JobState.SUCCEEDED,), page_size=LATEST)
+            page = await self.client.list_jobs(states=(t.JobState.SUCCEEDED,), page_size=LATEST * 4)
         except errors.ImagineError:
             return
-        self.query_one(LatestOutputs).jobs = page.jobs
+        self.query_one(LatestOutputs).jobs = tuple(job for job in page.jobs if job.outputs)[:LATEST]  # not benchmarks
 
     @work(exclusive=True, group="models", exit_on_error=False)
     async def load_models(self) -> None:
