@@ -110,5 +110,5 @@ def result_lines(job: t.Job, paths: list[str] | None, *, width: int, names: Sequ
     if job.report is None:
         return list(paths)
     if kind == "benchmark":
-        return benchmark_lines(job.report, width=width)
+        return benchmark_lines(job.report, width=width, selecting=getattr(job.spec.task, "select", False))
     return report_lines(job.report) + list(paths)

@@ -66,8 +66,8 @@ def _ms(value: float) -> str:
     return f"{value:.1f}"
 
 
-def benchmark_lines(report: t.Report, *, width: int) -> list[str]:
-    """The benchmark rows as an aligned table, what the memory column measures, and the engine selected."""
+def benchmark_lines(report: t.Report, *, width: int, selecting: bool = False) -> list[str]:
+    """The benchmark rows as an aligned table, what the memory column measures, and the engine selected (if `selecting`, also none)."""
     rows = [
         [
             row.engine,
@@ -90,6 +90,8 @@ def benchmark_lines(report: t.Report, *, width: int) -> list[str]:
         lines.append(f"peak memory: {'; '.join(kinds)}")
     if report.selected_engine:
         lines.append(f"selected engine: {report.selected_engine} (now the model's default engine)")
+    elif selecting:
+        lines.append("selected engine: none (the model's default engine is unchanged)")
     if report.summary:
         lines.append(report.summary)
     return lines

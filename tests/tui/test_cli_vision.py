@@ -155,6 +155,9 @@ def test_benchmark_table_is_aligned() -> None:
     assert lines[4] == "selected engine: onnxruntime (now the model's default engine)"
     assert lines[5] == "onnxruntime is 2.5x faster than pytorch at batch 4"
     assert not any("selected" in line for line in benchmark_lines(bench_report(select=""), width=120))
+    assert "selected engine: none (the model's default engine is unchanged)" in benchmark_lines(
+        bench_report(select=""), width=120, selecting=True
+    )
 
 
 def test_training_lines() -> None:
