@@ -11,7 +11,20 @@ from pathlib import Path
 
 from models.builtin import BUILTIN_MODELS, ModelDefaults
 from models.errors import InvalidParameter, ModelNotFound, ModelNotInstalled
-from models.params import Txt2ImgParams, check_txt2img
+from models.lora_syntax import extract_loras
+from models.images import MAX_IMAGE_PIXELS, check_mask_matches, decode_image
+from models.params import (
+    ControlParams,
+    GenerateParams,
+    HiresParams,
+    LoraParams,
+    Txt2ImgParams,
+    batch_key,
+    check_generate,
+    check_txt2img,
+    output_size,
+    steps_per_image,
+)
 from models.probe import Probe, few_step_flavour, probe, steps_in_name
 from models.samplers import sampler_names
 from models.sources import ModelSource, check_hub_available, resolve_model
@@ -74,18 +87,30 @@ def defaults_for(source: ModelSource) -> ModelDefaults:
 
 __all__ = [
     "BUILTIN_MODELS",
+    "MAX_IMAGE_PIXELS",
     "SD15_DEFAULTS",
+    "ControlParams",
+    "GenerateParams",
+    "HiresParams",
     "SDXL_DEFAULTS",
     "InvalidParameter",
+    "LoraParams",
     "ModelDefaults",
     "ModelNotFound",
     "ModelNotInstalled",
     "ModelSource",
     "Txt2ImgParams",
+    "batch_key",
+    "check_generate",
     "check_hub_available",
+    "check_mask_matches",
+    "extract_loras",
     "check_txt2img",
+    "decode_image",
     "defaults_for",
+    "output_size",
     "defaults_for_probe",
     "resolve_model",
     "sampler_names",
+    "steps_per_image",
 ]

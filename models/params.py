@@ -10,6 +10,14 @@ MAX_STEPS = 150
 MAX_COUNT = 16
 MAX_GUIDANCE = 50.0
 MAX_SEED = 2**64 - 1  # torch.Generator.manual_seed takes up to 64 bits
+MAX_MASK_BLUR = 64
+MAX_HIRES_SCALE = 4.0
+HIRES_UPSCALERS = ("latent", "pixel")
+MAX_LORAS = 8
+MAX_LORA_WEIGHT = 4.0
+MAX_CONTROLNETS = 4
+MAX_CONTROL_SCALE = 2.0
+CONTROL_PREPROCESSORS = ("canny", "none")
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,30 @@ class GenerateParams(Txt2ImgParams):
         return "img2img" if self.init_image else "txt2img"
 
 
+def denoising_steps(steps: int, strength: float) -> int:
+    """Steps a pass of `steps` at `strength` runs, as diffusers counts them; 0 = the pass changes nothing."""
+    return min(int(steps * strength), steps)
+
+
+def hires_size(width: int, height: int, scale: float) -> tuple[int, int]:
+    """The second pass's size: scale x the first, rounded down to multiples of 8."""
+    return int(width * scale) // 8 * 8, int(height * scale) // 8 * 8
+
+
+def output_size(params: GenerateParams) -> tuple[int, int]:
+    if params.hires is None:
+        return params.width, params.height
+    return hires_size(params.width, params.height, params.hires.scale)
+
+
+def steps_per_image(params: GenerateParams) -> int:
+    """Denoising steps one image of the job runs over all its passes: the `total` its progress counts to."""
+    first = params.steps if params.mode == "txt2img" else denoising_steps(params.steps, params.strength)
+    if params.hires is None:
+        return first
+    return first + denoising_steps(params.hires.steps or params.steps, params.hires.denoise)
+
+
 def _check_side(field: str, value: int) -> None:
     if value < 8 or value % 8 != 0:
         raise InvalidParameter(field, f"{field} must be a multiple of 8 and at least 8 pixels, got {value}")
@@ -90,12 +122,7 @@ def check_txt2img(params: Txt2ImgParams) -> None:
         raise InvalidParameter("prompt", "prompt is empty; describe the image to generate")
     _check_side("width", params.width)
     _check_side("height", params.height)
-    if params.width * params.height > MAX_PIXELS:
-        raise InvalidParameter(
-            "width",
-            f"width x height {params.width}x{params.height} is {params.width * params.height} pixels; "
-            f"at most {MAX_PIXELS} (2048x2048) are allowed, so make the image smaller",
-        )
+    _check_pixel_cap("width", params.width, params.height, "width x height")
     _check_range("steps", params.steps, 1, MAX_STEPS)
     _check_range("count", params.count, 1, MAX_COUNT)
     _check_range("guidance", params.guidance, 0.0, MAX_GUIDANCE)
@@ -105,3 +132,100 @@ def check_txt2img(params: Txt2ImgParams) -> None:
             f"seed must be between 0 and {MAX_SEED - params.count + 1} for {params.count} image(s), got {params.seed}",
         )
     check_sampler(params.scheduler)
+
+
+def _check_pixel_cap(field: str, width: int, height: int, what: str) -> None:
+    if width * height > MAX_PIXELS:
+        raise InvalidParameter(
+            field,
+            f"{what} {width}x{height} is {width * height} pixels; at most {MAX_PIXELS} (2048x2048) are allowed, "
+            "so make the image smaller",
+        )
+
+
+def _check_hires(params: GenerateParams, hires: HiresParams) -> None:
+    if params.mask_image:
+        raise InvalidParameter(
+            "hires", "hires fix cannot be combined with inpainting; inpaint first, then upscale the result"
+        )
+    if not 1.0 < hires.scale <= MAX_HIRES_SCALE:
+        raise InvalidParameter(
+            "hires.scale", f"hires.scale must be above 1 and at most {MAX_HIRES_SCALE}, got {hires.scale}"
+        )
+    _check_range("hires.steps", hires.steps, 0, MAX_STEPS)
+    _check_range("hires.denoise", hires.denoise, 0.0, 1.0)
+    if hires.upscaler not in HIRES_UPSCALERS:
+        raise InvalidParameter(
+            "hires.upscaler", f"unknown hires.upscaler '{hires.upscaler}'; choose one of: {', '.join(HIRES_UPSCALERS)}"
+        )
+    if hires.upscaler == "latent" and params.init_image and denoising_steps(params.steps, params.strength) == 0:
+        raise InvalidParameter(
+            "hires.upscaler",
+            "hires.upscaler 'latent' needs a first pass that denoises, but strength 0 runs none; "
+            "use hires.upscaler 'pixel' to upscale the init image as it is",
+        )
+    steps = hires.steps or params.steps
+    if denoising_steps(steps, hires.denoise) < 1:
+        raise InvalidParameter(
+            "hires.denoise",
+            f"hires.denoise {hires.denoise} with {steps} steps runs no denoising step at all; "
+            f"raise hires.denoise to at least {1 / steps:.2f} or use more hires steps",
+        )
+    width, height = hires_size(params.width, params.height, hires.scale)
+    _check_pixel_cap("hires.scale", width, height, f"the upscaled size (hires.scale {hires.scale})")
+
+
+def _check_adapters(params: GenerateParams) -> None:
+    if len(params.loras) > MAX_LORAS:
+        raise InvalidParameter("loras", f"loras: at most {MAX_LORAS} LoRAs per job, got {len(params.loras)}; drop some")
+    for i, lora in enumerate(params.loras):
+        _check_range(f"loras[{i}].weight", lora.weight, -MAX_LORA_WEIGHT, MAX_LORA_WEIGHT)
+    if len(params.controlnets) > MAX_CONTROLNETS:
+        raise InvalidParameter(
+            "controlnets",
+            f"controlnets: at most {MAX_CONTROLNETS} ControlNets per job, got {len(params.controlnets)}; drop some",
+        )
+    for i, control in enumerate(params.controlnets):
+        _check_range(f"controlnets[{i}].scale", control.scale, 0.0, MAX_CONTROL_SCALE)
+        if control.preprocessor not in CONTROL_PREPROCESSORS:
+            raise InvalidParameter(
+                f"controlnets[{i}].preprocessor",
+                f"unknown controlnets[{i}].preprocessor '{control.preprocessor}'; "
+                f"choose one of: {', '.join(CONTROL_PREPROCESSORS)}",
+            )
+        _check_range(f"controlnets[{i}].low_threshold", control.low_threshold, 0, 255)
+        _check_range(f"controlnets[{i}].high_threshold", control.high_threshold, control.low_threshold, 255)
+
+
+def check_generate(params: GenerateParams) -> None:
+    """check_txt2img, then every parameter of img2img, inpainting, hires fix, adapters and previews."""
+    check_txt2img(params)
+    _check_range("strength", params.strength, 0.0, 1.0)
+    if params.mask_image and not params.init_image:
+        raise InvalidParameter("mask_image", "mask_image needs an init_image to inpaint; give the image to paint on")
+    _check_range("mask_blur", params.mask_blur, 0, MAX_MASK_BLUR)
+    _check_range("preview_every", params.preview_every, 0, params.steps)
+    if params.hires is not None:
+        _check_hires(params, params.hires)
+    _check_adapters(params)
+
+
+def batch_key(params: GenerateParams) -> tuple[object, ...] | None:
+    """Jobs with equal keys may run as one pipeline call; None = this job always runs alone.
+
+    Only text-to-image jobs batch (img2img and inpainting jobs each bring their own image). The
+    prompt, negative prompt, seed, count and preview interval may differ within a batch.
+    """
+    if params.mode != "txt2img":
+        return None
+    return (
+        params.width,
+        params.height,
+        params.steps,
+        params.scheduler,
+        float(params.guidance),
+        params.hires,
+        params.loras,
+        params.controlnets,
+        params.vae,
+    )

@@ -5,8 +5,7 @@ import diffusers on first use, so the daemon can validate jobs without loading i
 """
 
 import functools
-import importlib.util
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from models.errors import InvalidParameter
@@ -29,13 +28,12 @@ _SPECS: dict[str, tuple[str, dict[str, Any], str]] = {
     "dpm2": ("KDPM2DiscreteScheduler", _NO_KARRAS, "DPM2"),
     "dpmpp_2m": ("DPMSolverMultistepScheduler", {**_DPMPP_2M, "use_karras_sigmas": False}, "DPM++ 2M"),
     "dpmpp_2m_karras": ("DPMSolverMultistepScheduler", {**_DPMPP_2M, "use_karras_sigmas": True}, "DPM++ 2M Karras"),
+    "dpmpp_sde": ("DPMSolverSDEScheduler", _NO_KARRAS, "DPM++ SDE"),
     "ddim": ("DDIMScheduler", {}, "DDIM"),
     "unipc": ("UniPCMultistepScheduler", {}, "UniPC"),
     "lcm": ("LCMScheduler", {}, "LCM"),
     "pndm": ("PNDMScheduler", {}, "PNDM"),
 }
-if importlib.util.find_spec("torchsde") is not None:  # DPMSolverSDEScheduler cannot be imported without it
-    _SPECS["dpmpp_sde"] = ("DPMSolverSDEScheduler", _NO_KARRAS, "DPM++ SDE")
 
 
 @functools.cache
@@ -66,9 +64,19 @@ def sampler_label(name: str) -> str:
     return _SPECS[name][2]
 
 
-def make_scheduler(name: str, base_config: Mapping[str, Any]) -> "SchedulerMixin":
-    """A fresh scheduler of the named kind that keeps the model's training settings from base_config."""
+def make_scheduler(
+    name: str, base_config: Mapping[str, Any], noise_seeds: Sequence[int] | None = None
+) -> "SchedulerMixin":
+    """A fresh scheduler of the named kind that keeps the model's training settings from base_config.
+
+    noise_seeds (one per image of the batch) seed the Brownian tree of dpmpp_sde, which otherwise draws
+    its seed from torch's global generator; as a list, each image gets its own tree, so an image's noise
+    is the same whether it runs alone or in a batch. Other samplers take their noise from the pipeline's
+    generators and ignore it.
+    """
     check_sampler(name)
     cls, extra = _samplers()[name]
+    if name == "dpmpp_sde" and noise_seeds is not None:
+        extra = {**extra, "noise_sampler_seed": list(noise_seeds)}
     scheduler: SchedulerMixin = cls.from_config(base_config, **extra)
     return scheduler
