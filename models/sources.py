@@ -87,37 +87,3 @@ def check_hub_available(source: ModelSource) -> None:
             "here, or unset HF_HUB_OFFLINE so it can be downloaded"
         )
 
-
-_ADDON_FIELDS = {"lora": ("loras", "LoRA"), "vae": ("vae", "VAE"), "controlnet": ("controlnets", "ControlNet")}
-
-
-def resolve_addon(ref: str, kind: str, models_dir: Path) -> str:
-    """The file or folder of a LoRA, VAE or ControlNet the user named (kind "lora" | "vae" | "controlnet").
-
-    ref may be a path, a name registered in the model store (models_dir/<name>, as `imagine models add`
-    links it), or for LoRAs a file stem there, as in <lora:name:0.8>; a built-in ControlNet keeps its
-    name. Reads configs and headers only (no torch). Raises InvalidParameter naming the job's field.
-    """
-    from models.errors import InvalidParameter
-    from models.probe import probe  # imported here: probing is only needed for add-ons
-
-    field, label = _ADDON_FIELDS[kind]
-    builtin = BUILTIN_MODELS.get(ref)
-    if builtin is not None and builtin.kind == kind:
-        return ref
-    path = Path(ref).expanduser()
-    candidates = [path, models_dir / path, models_dir / f"{ref}.safetensors"]
-    found = next((c for c in candidates if c.exists()), None)
-    if found is None or not ref.strip():
-        raise InvalidParameter(
-            field, f"unknown {label} '{ref}': give its file or folder, or the name of a {label} in the model store "
-            "(`imagine models list` shows them)",
-        )  # fmt: skip
-    found = found.resolve()  # the store links names to the files they stand for
-    try:
-        what = probe(found).kind
-    except ModelNotFound as exc:
-        raise InvalidParameter(field, f"{label} '{ref}' ({found}) cannot be used: {exc}") from exc
-    if what != kind:
-        raise InvalidParameter(field, f"'{ref}' is a {what} model, not a {label}; name a {label} here")
-    return str(found)

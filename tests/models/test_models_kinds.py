@@ -108,25 +108,3 @@ def test_a_lora_folder_is_used_through_its_weights_file(sd_lora: Path, tmp_path:
         with applied_loras(pipe, [LoraParams("empty", str(tmp_path), 1.0)]):
             pass
 
-
-def test_addons_resolve_by_path_store_name_or_stem(sd_lora: Path, models_dir: Path, tmp_path: Path) -> None:
-    from models.errors import InvalidParameter
-    from models.sources import resolve_addon
-
-    store = tmp_path / "store"
-    store.mkdir()
-    (store / "pixel-art").symlink_to(sd_lora)  # as `imagine models add` links a registered model
-    shutil.copy(sd_lora, store / "moody.safetensors")
-    assert resolve_addon(str(sd_lora), "lora", store) == str(sd_lora.resolve())
-    assert resolve_addon("pixel-art", "lora", store) == str(sd_lora.resolve())
-    assert resolve_addon("moody", "lora", store) == str((store / "moody.safetensors").resolve())
-    assert resolve_addon("tiny-controlnet", "controlnet", store) == "tiny-controlnet"
-    assert resolve_addon(str(models_dir / "tiny-sd" / "vae"), "vae", store).endswith("vae")
-    with pytest.raises(InvalidParameter, match="unknown LoRA 'ghost'") as caught:
-        resolve_addon("ghost", "lora", store)
-    assert caught.value.field == "loras"
-    with pytest.raises(InvalidParameter, match="is a lora model, not a VAE") as caught:
-        resolve_addon("moody", "vae", store)
-    assert caught.value.field == "vae"
-    with pytest.raises(InvalidParameter, match="not a ControlNet"):
-        resolve_addon("tiny-sd", "controlnet", models_dir)
