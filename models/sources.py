@@ -86,4 +86,3 @@ def check_hub_available(source: ModelSource) -> None:
             f"download it on a connected machine (huggingface-cli download {source.location}) and copy the cache "
             "here, or unset HF_HUB_OFFLINE so it can be downloaded"
         )
-

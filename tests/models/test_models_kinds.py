@@ -107,4 +107,3 @@ def test_a_lora_folder_is_used_through_its_weights_file(sd_lora: Path, tmp_path:
     with pytest.raises(ModelError, match="no single .safetensors"):
         with applied_loras(pipe, [LoraParams("empty", str(tmp_path), 1.0)]):
             pass
-
