@@ -37,6 +37,11 @@ def _read(path: Path, like: AutoencoderKL) -> AutoencoderKL:
         return AutoencoderKL.from_single_file(str(path), config=config)
 
 
+def forget_loaded() -> int:
+    """Drop every kept VAE; returns how many there were."""
+    return _cache.clear()
+
+
 def load_vae(path: Path, like: AutoencoderKL) -> AutoencoderKL:
     """The VAE at path on like's device and dtype; the last few loaded are kept.
 
