@@ -47,10 +47,14 @@ def test_everything_at_once_then_a_plain_job_is_bit_identical(
 ) -> None:  # fmt: skip
     build_vae(256, seed=9).save_pretrained(tmp_path / "vae")
     plain = render(pipe)
-    full = replace(job, loras=(LoraParams("style", str(sd_lora), 0.8),), controlnets=(control,), vae=str(tmp_path / "vae"))
+    full = replace(
+        job, loras=(LoraParams("style", str(sd_lora), 0.8),), controlnets=(control,), vae=str(tmp_path / "vae")
+    )
     outputs = {}
     for name, params in {
-        "lora": replace(job, loras=full.loras), "vae": replace(job, vae=full.vae), "all": full
+        "lora": replace(job, loras=full.loras),
+        "vae": replace(job, vae=full.vae),
+        "all": full,
     }.items():
         with conditioned(pipe, params, models_dir) as (pipeline, extra):
             outputs[name] = render(pipeline, **extra)
