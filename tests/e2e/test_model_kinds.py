@@ -98,9 +98,9 @@ async def test_a_single_file_checkpoint_runs_like_its_folder(daemon: DaemonProce
     async with daemon.client() as client:
         added = await client.add_model(str(checkpoint), name="tiny-single", config="tiny-sd")
         assert added.kind == "sd15"
-        single = await image_of(client, await run_to_end(client, t.JobSpec(t.Txt2Img("a bridge", width=64, height=64, steps=2, seed=9), model="tiny-single")))
-        original = await image_of(client, await run_to_end(client, t.JobSpec(t.Txt2Img("a bridge", width=64, height=64, steps=2, seed=9), model="tiny-sd")))
+        single = await image_of(client, await run_to_end(client, t.JobSpec(t.Txt2Img("a bridge", width=64, height=64, steps=2, seed=9, scheduler="euler", guidance=7.0), model="tiny-single")))
+        original = await image_of(client, await run_to_end(client, t.JobSpec(t.Txt2Img("a bridge", width=64, height=64, steps=2, seed=9, scheduler="euler", guidance=7.0), model="tiny-sd")))
         with pytest.raises(errors.InvalidArgument, match="config"):
             await client.add_model(str(checkpoint), name="tiny-single-2", config=str(tmp_path))
     # the same weights in another layout: equal up to float rounding (LDM's 1x1 conv attention vs linear)
-    assert np.abs(single - original).mean() < 1.0
+    assert np.abs(single - original).mean() < 0.5
