@@ -20,7 +20,7 @@ from models.errors import ModelNotFound, UnknownModelLayout
 
 EXPECTED_LAYOUTS = (
     "a diffusers pipeline folder (model_index.json), a component folder (config.json), "
-    "or a .safetensors/.ckpt/.pt/.onnx file"
+    "a vision model folder (vision.json), or a .safetensors/.ckpt/.pt/.onnx file"
 )
 _MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors headers are JSON; real ones are well under this
 _MAX_PICKLE_BYTES = 64 * 1024 * 1024
@@ -339,6 +339,19 @@ def _probe_weights_folder(folder: Path) -> Probe | None:
     return replace(found, format="weights-folder", files=files, size_bytes=size, notes=notes)
 
 
+def _probe_vision_folder(path: Path) -> Probe:
+    """A YOLO model folder as built in, exported or trained here: model.pt or model.onnx beside vision.json."""
+    info = _read_json(path / "vision.json")
+    engine, task = info.get("engine"), info.get("task")
+    if engine not in ("pytorch", "onnxruntime"):
+        raise UnknownModelLayout(f"{path / 'vision.json'} names engine {engine!r}; expected pytorch or onnxruntime")
+    files = tuple(sorted(str(f.relative_to(path)) for f in path.rglob("*") if f.is_file()))
+    size = sum((path / f).stat().st_size for f in files)
+    notes = (f"task {task}", f"precision {info.get('precision', 'fp32')}")
+    kind = "onnx" if engine == "onnxruntime" else "yolo"
+    return Probe(kind=kind, format="vision-folder", files=files, size_bytes=size, notes=notes)
+
+
 def probe(path: Path) -> Probe:
     """What the model at path is; UnknownModelLayout (a ModelNotFound) saying what was found if it is none we know."""
     path = Path(path).expanduser()
@@ -349,6 +362,8 @@ def probe(path: Path) -> Probe:
             return _probe_pipeline(path)
         if (path / "config.json").is_file():
             return _probe_component(path)
+        if (path / "vision.json").is_file():
+            return _probe_vision_folder(path)
         weights = _probe_weights_folder(path)
         if weights is not None:
             return weights

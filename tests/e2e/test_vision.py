@@ -12,6 +12,7 @@ import yaml
 
 from imagine import errors
 from imagine import types as t
+from models.vision.registry import ensure_vision_builtin
 from models.vision.synthetic import make_synthetic_dataset
 from tests.e2e.daemon_process import DaemonProcess
 from tests.e2e.jobs_helpers import events_until_end, pixels, run_to_end, spec
@@ -103,7 +104,7 @@ async def test_an_onnx_export_is_registered_and_finds_what_pytorch_finds(daemon:
 
 async def test_a_benchmark_reports_every_engine_and_select_sets_the_default(daemon: DaemonProcess, dataset: Path, tmp_path: Path) -> None:
     weights = tmp_path / "mine"
-    shutil.copytree(daemon.models_dir / "tiny-yolo", weights)  # a registered copy keeps the choice
+    shutil.copytree(ensure_vision_builtin("tiny-yolo", daemon.models_dir), weights)  # a registered copy keeps the choice
     async with daemon.client() as client:
         await client.add_model(str(weights), name="my-yolo")
         job = await run_to_end(
@@ -161,10 +162,13 @@ async def test_training_registers_a_model_and_yields_to_a_high_priority_job(daem
         final = await trainer.get(train.job.id)
         urgent_job = await painter.get(urgent.job.id)
         assert final.state == t.JobState.SUCCEEDED, final.error
-        epochs = [e.kind.step for e in rest if isinstance(e.kind, t.Progress) and e.kind.stage == "epoch"]
-        # the urgent job started before the epoch after the one we saw had finished
+        epoch_events = [e for e in rest if isinstance(e.kind, t.Progress) and e.kind.stage == "epoch"]
+        epochs = [e.kind.step for e in epoch_events]  # type: ignore[union-attr]
         assert urgent_job.finished_at is not None and urgent_job.started_at is not None
         assert epochs and epochs[-1] == 3 and epochs_before < 3
+        # training stepped aside at an epoch boundary: no epoch ended while the urgent job ran, and it went on after
+        assert not [e for e in epoch_events if urgent_job.started_at <= e.time <= urgent_job.finished_at]
+        assert [e for e in epoch_events if e.time > urgent_job.finished_at]
         assert final.attempts >= 2  # it stepped aside once and resumed from its checkpoint
         assert final.report is not None and final.report.model == "shapes-yolo" and final.report.metrics
         assert any(o.mime_type.startswith("image/") for o in final.outputs)  # training plots
