@@ -8,6 +8,7 @@ detections to PyTorch's (same class, IoU >= 0.5), or top-1 agreement for classif
 import models.vision._ultralytics  # noqa: F401  (sets ultralytics' environment: must come first)
 
 # isort: split
+import ctypes
 import gc
 import threading
 import time
@@ -118,6 +119,16 @@ def _validation_images(params: BenchParams, imgsz: int) -> list[np.ndarray]:
 
 def _rss() -> int:
     return int(psutil.Process().memory_info().rss)
+
+
+def _release_freed_memory() -> None:
+    """Collect garbage and hand freed heap back to the OS (glibc's malloc_trim), so the next engine's growth
+    is measured from what is really in use rather than hidden by memory the last engine freed."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: growth may read low, as the memory note says
+        pass
 
 
 @contextmanager
@@ -244,7 +255,7 @@ def benchmark(
     task, imgsz = "", 0
     for done, (label, candidate) in enumerate(candidates.items()):
         report(f"measure {label}", done, len(candidates))
-        gc.collect()
+        _release_freed_memory()
         rss_before_load = _rss()
         model = load_vision_model(candidate, models_dir, params.device)
         task, imgsz = model.task, params.imgsz or model.imgsz
@@ -269,7 +280,8 @@ def benchmark(
             "cuda_max_allocated: torch's peak CUDA allocation during the runs (ONNX Runtime's own CUDA arena is not counted)"
             if cuda else
             "rss_growth_sampled: peak resident memory of the process, sampled every 5 ms during the runs, minus what it "
-            "was before the engine loaded; memory an earlier engine freed may be reused, so later engines can read low"
+            "was before the engine loaded (freed heap handed back to the OS first where glibc allows; elsewhere memory an "
+            "earlier engine freed may be reused, and later engines can read low)"
         ),
         models={label: str(candidate.path) for label, candidate in candidates.items()},
     )  # fmt: skip
