@@ -26,7 +26,7 @@ from ultralytics.engine.results import Results
 
 from models.device import select_device
 from models.errors import InvalidParameter
-from models.vision.dataset import IMAGE_SUFFIXES, find_data_yaml
+from models.vision.dataset import IMAGE_SUFFIXES, find_data_yaml, read_layout
 from models.vision.detect import device_memory_errors
 from models.vision.engines import Thresholds, VisionModel, load_vision_model
 from models.vision.export import StageProgress, export_onnx
@@ -117,7 +117,10 @@ def _validation_images(params: BenchParams, imgsz: int) -> list[np.ndarray]:
     if params.validation is None:
         rng = np.random.default_rng(0)
         return [synthetic_image(rng, imgsz)[0] for _ in range(params.validation_images)]
-    files = sorted(p for p in Path(params.validation).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    folder = Path(params.validation)
+    layout = read_layout(folder, []) if find_data_yaml(folder) else None
+    roots = [p for p in layout.splits.get("val", []) if p.is_dir()] if layout is not None else []
+    files = sorted(p for root in roots or [folder] for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     images = [image for image in (cv2.imread(str(p), cv2.IMREAD_COLOR) for p in files[: params.validation_images]) if image is not None]
     if not images:
         raise InvalidParameter("validation", f"validation folder '{params.validation}' holds no readable images")
