@@ -163,6 +163,7 @@ class VisionRunner:
         return out, 0.0
 
     def _train(self, job: dict[str, Any]) -> tuple[dict[str, Any], float] | None:
+        from models.vision.install import install_weights
         from models.vision.params import TrainParams
         from models.vision.train import train, tune
 
@@ -200,7 +201,8 @@ class VisionRunner:
             return None
         if result.best_weights is None:
             raise RuntimeError("training finished without writing best.pt")
-        folder = _install_weights(result.best_weights, self.models_dir / p["name"], p["imgsz"], job["model"])
+        folder = self.models_dir / p["name"]
+        install_weights(result.best_weights, folder, f"trained from {job['model']} on {p['dataset']}")
         for index, plot in enumerate(result.plots):
             _send_plot(self.out, job, index, plot)
         summary = f"trained {job['model']} on {Path(p['dataset']).name} for {result.epochs_done} epoch(s) as model '{p['name']}'"
@@ -221,23 +223,6 @@ def _registration(name: str, kind: str, folder: Path, description: str) -> dict[
     files = sorted(str(f.relative_to(folder)) for f in folder.rglob("*") if f.is_file())
     size = sum((folder / f).stat().st_size for f in files)
     return {"name": name, "kind": kind, "location": str(folder), "files": files, "size_bytes": size, "description": description}
-
-
-def _install_weights(weights: Path, folder: Path, imgsz: int, source: str) -> Path:
-    """A vision model folder (model.pt + vision.json) from a trained checkpoint, written beside and renamed into place."""
-    from ultralytics import YOLO
-
-    from models.vision.registry import VisionModelInfo, write_info
-
-    model = YOLO(str(weights))
-    staging = folder.with_name(f".{folder.name}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    shutil.copyfile(weights, staging / "model.pt")
-    names = [model.names[i] for i in sorted(model.names)]
-    write_info(staging, VisionModelInfo(task=model.task, names=names, imgsz=imgsz, engine="pytorch", source=source))
-    staging.rename(folder)
-    return folder
 
 
 def _send_plot(out: FrameWriter, job: dict[str, Any], index: int, plot: Path) -> None:
