@@ -25,7 +25,6 @@ from daemon.errors import InvalidRequest, ModelUnknown
 from daemon.model_errors import ModelExists, ModelInUse
 from daemon.store import AsyncStore, Store
 
-from models.builtin import PIPELINE_KINDS  # the kinds a generation job can run; lora, vae, controlnet are parts
 NAME = re.compile(r"[A-Za-z0-9][\w.+-]{0,95}(?:/[A-Za-z0-9][\w.+-]{0,95})?")
 
 

@@ -113,7 +113,7 @@ class Runtime:
     async def _check_model(self, name: str) -> str:
         """The model as a job would name it; NOT_FOUND / FAILED_PRECONDITION before the worker is bothered."""
         from daemon.model_refs import resolve_pipeline
-        from daemon.model_registry import PIPELINE_KINDS
+        from models.builtin import PIPELINE_KINDS
 
         return (await asyncio.to_thread(resolve_pipeline, name, self.config.model_store, PIPELINE_KINDS))[1]
 

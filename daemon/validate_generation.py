@@ -9,8 +9,8 @@ from imagine import types as t
 from daemon.errors import InvalidRequest
 from daemon.job_params import generate_params
 from daemon.model_refs import resolve_part, resolve_pipeline
-from daemon.model_registry import PIPELINE_KINDS
 from daemon.validate import Context
+from models.builtin import PIPELINE_KINDS
 
 MAX_SEED = 2**32 - 1
 MAX_PROMPT_CHARS = 4000
