@@ -196,6 +196,7 @@ class _Run:
                 **kwargs,
                 **self.extra_kwargs,
             )
+        _mark_flagged(output)
         return output.images
 
     def first_pass(self, output_type: str) -> Any:
@@ -259,6 +260,14 @@ class _Run:
         """Strength 0 (or too few steps to run one): the init image itself, at width x height, untouched."""
         p = self.params
         return [_resize(open_image(p.init_image, "init_image"), p.width, p.height) for _ in self.rows]
+
+
+def _mark_flagged(output: Any) -> None:
+    """Images the pipeline's safety checker flagged (diffusers blanks them) carry info["nsfw"] = True."""
+    flags = getattr(output, "nsfw_content_detected", None) or ()
+    for image, flagged in zip(output.images, flags):
+        if flagged and isinstance(image, Image.Image):
+            image.info["nsfw"] = True
 
 
 def _feathered(mask: Image.Image, blur: int) -> Image.Image:
