@@ -55,6 +55,13 @@ def test_each_jobs_images_equal_running_it_alone(
     _assert_same_as_alone(tiny_pipe, [replace(job, scheduler=scheduler) for job in jobs])
 
 
+def test_eight_images_in_one_call_equal_running_alone(
+    tiny_pipe: StableDiffusionPipeline, jobs: list[GenerateParams]
+) -> None:
+    """With guidance the UNet sees 16 rows: where torch would switch to NNPACK's convolutions."""
+    _assert_same_as_alone(tiny_pipe, [replace(jobs[0], steps=2), replace(jobs[1], steps=2, count=7)])
+
+
 def test_hires_jobs_batch_too(tiny_pipe: StableDiffusionPipeline, jobs: list[GenerateParams]) -> None:
     hires = HiresParams(scale=1.5, steps=2, denoise=0.5, upscaler="latent")
     _assert_same_as_alone(tiny_pipe, [replace(job, hires=hires, count=1) for job in jobs[:2]])
