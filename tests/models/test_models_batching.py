@@ -13,18 +13,8 @@ from models.params import GenerateParams, HiresParams
 
 
 @pytest.fixture
-def jobs() -> list[GenerateParams]:
-    first = GenerateParams(
-        prompt="a lighthouse at dusk",
-        negative_prompt="",
-        width=32,
-        height=32,
-        steps=3,
-        guidance=7.0,
-        seed=11,
-        count=1,
-        scheduler="euler_a",
-    )
+def jobs(params: GenerateParams) -> list[GenerateParams]:
+    first = replace(params, width=32, height=32, steps=3, seed=11, scheduler="euler_a")
     return [
         first,
         replace(first, prompt="a red barn in snow", seed=500, count=2),

@@ -17,21 +17,6 @@ from models.samplers import sampler_names
 
 
 @pytest.fixture
-def params() -> GenerateParams:
-    return GenerateParams(
-        prompt="a lighthouse at dusk",
-        negative_prompt="",
-        width=64,
-        height=64,
-        steps=4,
-        guidance=7.0,
-        seed=1234,
-        count=1,
-        scheduler="euler",
-    )
-
-
-@pytest.fixture
 def init_path(tmp_path: Path) -> Path:
     """A 96x80 photo-like test image: smooth gradients plus seeded noise (not 64x64, so it gets resized)."""
     y, x = np.mgrid[0:80, 0:96]
