@@ -4,8 +4,10 @@ A job alone makes its images one at a time, so image i is exactly the single ima
 gives. `generate_batch` runs several compatible text-to-image jobs (equal `batch_key`) as one
 pipeline call, with per-image prompts and one generator per image.
 
-The pipeline each pass calls comes from `pipeline_for(base, mode)`; `extra_kwargs` go into every
-pipeline call. Those two are where adapters (LoRA, ControlNet, VAE override) plug in.
+The pipeline each pass calls comes from `pipeline_for(base, mode)`, and `call_kwargs(mode)` adds
+keyword arguments to that pass's pipeline call: where adapters plug in (LoRA scale, a ControlNet's
+`image` for txt2img but `control_image` for img2img / inpaint, its conditioning scale). A ControlNet
+job passes its ControlNet pipeline as the base; pipeline_for derives the matching img2img class.
 """
 
 import weakref
@@ -30,6 +32,7 @@ StepFn = Callable[[int, int], None]  # (done, total)
 PreviewFn = Callable[[int, int, bytes], None]  # (step, total, png)
 JobStepFn = Callable[[int, int, int], None]  # (job index, done, total)
 JobPreviewFn = Callable[[int, int, int, bytes], None]  # (job index, step, total, png)
+CallKwargsFn = Callable[[str], Mapping[str, Any]]  # mode -> extra keyword arguments for its pipeline call
 
 use_batch_invariant_kernels()  # the worker may switch it off for speed; see models/kernels.py
 
@@ -163,6 +166,10 @@ def _one_image_at_a_time_in_vae(pipe: DiffusionPipeline) -> Iterator[None]:
         vae.use_slicing = before
 
 
+def _no_kwargs(mode: str) -> Mapping[str, Any]:
+    return {}
+
+
 def _resize(image: Image.Image, width: int, height: int) -> Image.Image:
     return image.resize((width, height), Image.Resampling.LANCZOS)
 
@@ -171,13 +178,13 @@ class _Run:
     """The passes of one pipeline call's worth of rows (one image alone, or a batch of compatible jobs)."""
 
     def __init__(
-        self, base: DiffusionPipeline, rows: Sequence[_Image], progress: _Progress, extra_kwargs: Mapping[str, Any]
+        self, base: DiffusionPipeline, rows: Sequence[_Image], progress: _Progress, call_kwargs: CallKwargsFn | None
     ) -> None:
         self.base = base
         self.rows = rows
         self.params = rows[0].params  # every row shares size, steps, sampler, guidance and mode
         self.progress = progress
-        self.extra_kwargs = extra_kwargs
+        self.call_kwargs = call_kwargs or _no_kwargs
 
     def _call(self, mode: str, steps: int, denoising: int, **kwargs: Any) -> Any:
         """One pipeline call over all rows; `steps` as diffusers takes them, `denoising` = the steps it runs."""
@@ -194,7 +201,7 @@ class _Run:
                 generator=generators,
                 callback_on_step_end=_StepCallback(self.progress, self.rows, denoising, pipe),
                 **kwargs,
-                **self.extra_kwargs,
+                **self.call_kwargs(mode),
             )
         return output.images
 
@@ -288,7 +295,7 @@ def generate(
     should_cancel: Callable[[], bool],
     on_preview: PreviewFn | None = None,
     *,
-    extra_kwargs: Mapping[str, Any] | None = None,
+    call_kwargs: CallKwargsFn | None = None,
 ) -> list[Image.Image]:
     """params.count images of one job; image i is exactly the single image that seed + i gives.
 
@@ -310,7 +317,7 @@ def generate(
     images: list[Image.Image] = []
     with _out_of_memory_explained(params, 1):
         for i in range(params.count):
-            images += _Run(pipe, [_Image(0, params, params.seed + i)], progress, extra_kwargs or {}).images()
+            images += _Run(pipe, [_Image(0, params, params.seed + i)], progress, call_kwargs).images()
     return images
 
 
@@ -321,7 +328,7 @@ def generate_batch(
     should_cancel: Callable[[int], bool],
     on_preview: JobPreviewFn | None = None,
     *,
-    extra_kwargs: Mapping[str, Any] | None = None,
+    call_kwargs: CallKwargsFn | None = None,
 ) -> list[list[Image.Image]]:
     """Jobs with equal batch_key as ONE pipeline call (per pass); result i holds job i's images.
 
@@ -342,7 +349,7 @@ def generate_batch(
     progress.check_cancelled(range(len(jobs)))
     rows = [_Image(job, params, params.seed + i) for job, params in enumerate(jobs) for i in range(params.count)]
     with _out_of_memory_explained(jobs[0], len(rows)):
-        images = _Run(pipe, rows, progress, extra_kwargs or {}).images()
+        images = _Run(pipe, rows, progress, call_kwargs).images()
     results: list[list[Image.Image]] = [[] for _ in jobs]
     for row, image in zip(rows, images, strict=True):
         if row.job not in progress.cancelled:

@@ -20,4 +20,3 @@ def use_batch_invariant_kernels(enabled: bool = True) -> None:
     """
     torch.backends.mkldnn.enabled = not enabled
     torch.backends.nnpack.set_flags(not enabled)  # type: ignore[no-untyped-call]
-

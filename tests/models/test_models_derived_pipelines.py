@@ -65,3 +65,16 @@ def test_derived_pipelines_leave_the_base_pipeline_as_it_was(tiny_sd_dir: Path, 
     generate(base, img, lambda done, total: None, lambda: False)
     after = np.asarray(generate(base, txt, lambda done, total: None, lambda: False)[0])
     assert np.array_equal(before, after)
+
+
+def test_derived_pipelines_go_when_their_base_goes(tiny_sd_dir: Path) -> None:
+    import gc
+    import weakref
+
+    models_dir = tiny_sd_dir.parent
+    base = load_pipeline(resolve_model("tiny-sd", models_dir), models_dir, torch.device("cpu"))
+    derived = weakref.ref(pipeline_for(base, "inpaint"))
+    unet = weakref.ref(base.unet)
+    del base
+    gc.collect()  # what the cache's release_device_memory does after an eviction
+    assert derived() is None and unet() is None
