@@ -178,11 +178,17 @@ class _Run:
     """The passes of one pipeline call's worth of rows (one image alone, or a batch of compatible jobs)."""
 
     def __init__(
-        self, base: DiffusionPipeline, rows: Sequence[_Image], progress: _Progress, call_kwargs: CallKwargsFn | None
+        self,
+        base: DiffusionPipeline,
+        rows: Sequence[_Image],
+        inputs: "_Inputs",
+        progress: _Progress,
+        call_kwargs: CallKwargsFn | None,
     ) -> None:
         self.base = base
         self.rows = rows
         self.params = rows[0].params  # every row shares size, steps, sampler, guidance and mode
+        self.inputs = inputs
         self.progress = progress
         self.call_kwargs = call_kwargs or _no_kwargs
 
@@ -208,7 +214,7 @@ class _Run:
     def first_pass(self, output_type: str) -> Any:
         """The images (or, for output_type "latent", the latents) at width x height; None if it runs no step."""
         p = self.params
-        if p.mode == "txt2img":
+        if p.mode == "txt2img" or (p.mode == "img2img" and p.strength == 1.0):  # strength 1: nothing of the init image
             images = self._call("txt2img", p.steps, p.steps, width=p.width, height=p.height, output_type=output_type)
             if output_type == "pil" and images[0].size != (p.width, p.height):
                 raise ModelError(
@@ -219,53 +225,55 @@ class _Run:
         denoising = denoising_steps(p.steps, p.strength)
         if denoising == 0:
             return None
-        init = _resize(open_image(p.init_image, "init_image"), p.width, p.height)
-        if p.mode == "img2img":
+        init, mask = self.inputs.init, self.inputs.mask
+        if mask is None:
             return self._call(
-                "img2img",
-                p.steps,
-                denoising,
-                image=[init] * len(self.rows),
-                strength=p.strength,
+                "img2img", p.steps, denoising, image=[init] * len(self.rows), strength=p.strength,
                 output_type=output_type,
-            )
-        mask = self._mask(init.size)
+            )  # fmt: skip
         images = self._call(
             "inpaint", p.steps, denoising, image=init, mask_image=mask, strength=p.strength, width=p.width,
             height=p.height, output_type="pil",
         )  # fmt: skip
         return [Image.composite(image, init, _feathered(mask, p.mask_blur)) for image in images]
 
-    def _mask(self, init_size: tuple[int, int]) -> Image.Image:
-        p = self.params
-        original = open_image(p.init_image, "init_image")
-        mask = open_image(p.mask_image, "mask_image", mode="L")
-        check_mask_matches(original.size, mask.size)
-        return mask.resize(init_size, Image.Resampling.BILINEAR)
-
     def images(self) -> list[Image.Image]:
         p = self.params
         hires = p.hires
         if hires is None:
             first = self.first_pass("pil")
-            return first if first is not None else self._init_images()
+            return first if first is not None else [self.inputs.init.copy() for _ in self.rows]
         latent = hires.upscaler == "latent"
         first = self.first_pass("latent" if latent else "pil")
         width, height = hires_size(p.width, p.height, hires.scale)
-        if latent:
+        if latent:  # check_generate refuses a latent upscale where the first pass runs no step
             image: Any = torch.nn.functional.interpolate(first, size=(height // 8, width // 8), mode="bilinear")
         else:
-            image = [_resize(im, width, height) for im in (first if first is not None else self._init_images())]
+            image = [_resize(im, width, height) for im in (first or [self.inputs.init] * len(self.rows))]
         steps = hires.steps or p.steps
         return self._call(  # type: ignore[no-any-return]
             "img2img", steps, denoising_steps(steps, hires.denoise), image=image, strength=hires.denoise,
             output_type="pil",
         )  # fmt: skip
 
-    def _init_images(self) -> list[Image.Image]:
-        """Strength 0 (or too few steps to run one): the init image itself, at width x height, untouched."""
-        p = self.params
-        return [_resize(open_image(p.init_image, "init_image"), p.width, p.height) for _ in self.rows]
+
+@dataclass(frozen=True)
+class _Inputs:
+    """A job's init image and mask, decoded, checked and resized to width x height; Image.new for txt2img."""
+
+    init: Image.Image
+    mask: Image.Image | None
+
+    @classmethod
+    def load(cls, params: GenerateParams) -> "_Inputs":
+        if not params.init_image:
+            return cls(Image.new("RGB", (params.width, params.height)), None)
+        init = open_image(params.init_image, "init_image")
+        mask = open_image(params.mask_image, "mask_image", mode="L") if params.mask_image else None
+        if mask is not None:
+            check_mask_matches(init.size, mask.size)
+            mask = mask.resize((params.width, params.height), Image.Resampling.BILINEAR)
+        return cls(_resize(init, params.width, params.height), mask)
 
 
 def _feathered(mask: Image.Image, blur: int) -> Image.Image:
@@ -302,6 +310,11 @@ def generate(
     on_step(done, total) comes once per denoising step actually run, total = count x the steps of
     every pass (img2img and inpainting run int(steps x strength)); on_preview(step, total, png)
     every params.preview_every steps. Cancellation is checked between steps.
+
+    img2img at strength 0 (or with too few steps to run one) returns the init image resized to
+    width x height without running the model; at strength 1 it is the txt2img image of that seed.
+    Inpainting composites the original back wherever the (inwards-feathered) mask is 0, so pixels
+    outside the mask are the init image's exactly.
     """
     check_generate(params)
     if should_cancel():
@@ -314,10 +327,11 @@ def generate(
         lambda _job: should_cancel(),
         preview,
     )
+    inputs = _Inputs.load(params)
     images: list[Image.Image] = []
     with _out_of_memory_explained(params, 1):
         for i in range(params.count):
-            images += _Run(pipe, [_Image(0, params, params.seed + i)], progress, call_kwargs).images()
+            images += _Run(pipe, [_Image(0, params, params.seed + i)], inputs, progress, call_kwargs).images()
     return images
 
 
@@ -349,7 +363,7 @@ def generate_batch(
     progress.check_cancelled(range(len(jobs)))
     rows = [_Image(job, params, params.seed + i) for job, params in enumerate(jobs) for i in range(params.count)]
     with _out_of_memory_explained(jobs[0], len(rows)):
-        images = _Run(pipe, rows, progress, call_kwargs).images()
+        images = _Run(pipe, rows, _Inputs.load(jobs[0]), progress, call_kwargs).images()
     results: list[list[Image.Image]] = [[] for _ in jobs]
     for row, image in zip(rows, images, strict=True):
         if row.job not in progress.cancelled:

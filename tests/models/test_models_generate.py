@@ -82,6 +82,7 @@ def test_img2img_strength_changes_the_image_and_runs_steps_times_strength(
     assert full.steps == [(i, 4) for i in range(1, 5)]
     assert not np.array_equal(at_full, _resized_init(init_path))
     assert not np.array_equal(at_full, at_half)
+    assert np.array_equal(at_full, _pixels(_run(tiny_pipe, params)[0]))  # strength 1 ignores the init image
     again = _pixels(_run(tiny_pipe, replace(params, init_image=str(init_path), strength=0.5))[0])
     assert np.array_equal(at_half, again)
 
