@@ -16,8 +16,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +25,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 
 from imagine import types as t  # noqa: E402
+from harness import running_daemon  # noqa: E402  (bench/ is on the path when run as a script)
 from imagine.client import Client  # noqa: E402
 from models.loading import load_pipeline  # noqa: E402
 from models.sources import resolve_model  # noqa: E402
@@ -76,14 +75,8 @@ async def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="imb", dir="/tmp"))
     models_dir = work / "models"
-    socket = work / "d.sock"
-    daemon = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from tui.cli import main; sys.exit(main())", "serve",
-         "--socket", str(socket), "--data-dir", str(work / "data"), "--device", "cpu", "--log-level", "warning"],
-        env=os.environ | {"IMAGINED_MODELS_DIR": str(models_dir)},
-    )
-    try:
-        async with Client(f"unix:{socket}") as client:
+    with running_daemon(work, "data", models_dir) as target:
+        async with Client(target) as client:
             await client.wait_ready(timeout=300)
             await daemon_run(client, args.steps, args.size)  # builds tiny-sd and loads it in the worker
             run_direct = direct_runner(models_dir, work, args.steps, args.size)
@@ -92,9 +85,6 @@ async def main() -> None:
             for i in range(args.runs):
                 direct.append(run_direct(i))
                 served.append(await daemon_run(client, args.steps, args.size))
-    finally:
-        daemon.terminate()
-        daemon.wait()
     d, s = statistics.median(direct), statistics.median(served)
     print(f"tiny-sd {args.size}x{args.size}, {args.steps} steps, {args.runs} runs each, medians:")
     print(f"  direct diffusers  {d * 1000:8.1f} ms")

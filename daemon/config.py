@@ -31,6 +31,8 @@ class Config:
     keep_alive_seconds: float = 300.0  # an idle model is unloaded after this; negative = never
     cpu_tier: bool = True         # CUDA only: evicted models wait in CPU RAM instead of being dropped
     cpu_tier_budget_bytes: int = 0  # RAM for that tier; 0 = half the free RAM
+    max_batch_size: int = 4       # compatible queued txt2img jobs run as one pipeline call; 1 = never batch
+    max_batch_pixels: int = 4 * 512 * 512  # a batch holds at most this many pixels (images x width x height)
 
     @property
     def keep_alive(self) -> float | None:
@@ -44,6 +46,16 @@ class Config:
     @property
     def outputs_dir(self) -> Path:
         return self.data_dir / "outputs"
+
+    @property
+    def inputs_dir(self) -> Path:
+        """Images given to jobs (uploads and copies of outputs), kept by content."""
+        return self.data_dir / "inputs"
+
+    @property
+    def runs_dir(self) -> Path:
+        """Working folders of jobs that keep state between attempts (training checkpoints)."""
+        return self.data_dir / "runs"
 
     @property
     def model_store(self) -> Path:

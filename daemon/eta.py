@@ -14,7 +14,14 @@ from imagine import types as t
 from daemon.queue import QueueEntry
 from daemon.store import AsyncStore, JobRecord
 
-Shape = tuple[str, int, int, int]
+
+def job_shape(spec: t.JobSpec) -> tuple[str, str, int, int, int, int]:
+    """What makes two jobs take the same time per image: model, kind, size and steps; and the image count."""
+    task = spec.task
+    size = tuple(int(getattr(task, name, 0)) for name in ("width", "height", "steps", "count"))
+    return (spec.model, spec.kind, *size)  # type: ignore[return-value]
+
+Shape = tuple[str, str, int, int, int]  # model, kind, width, height, steps
 
 
 class EtaEstimator:
@@ -24,8 +31,8 @@ class EtaEstimator:
 
     @staticmethod
     def shape_of(spec: t.JobSpec) -> Shape:
-        task = spec.task
-        return (spec.model, task.width, task.height, task.steps)
+        model, kind, width, height, steps, _ = job_shape(spec)
+        return (model, kind, width, height, steps)  # type: ignore[return-value]
 
     def remember(self, shape: Shape, seconds_per_image: float | None) -> None:
         """The history's figure for this shape, read again after a job finished."""
@@ -40,17 +47,17 @@ class EtaEstimator:
         now = time.time()
         ahead: float | None = 0.0
         for record in running:
-            task = record.job.spec.task
-            per_image = await self.seconds_per_image((record.job.spec.model, task.width, task.height, task.steps))
+            *shape, count = job_shape(record.job.spec)
+            per_image = await self.seconds_per_image(tuple(shape))  # type: ignore[arg-type]
             if per_image is None or ahead is None:
                 ahead = None
                 continue
             elapsed = now - (record.job.started_at or now)
-            ahead += max(0.0, per_image * max(task.count, 1) - elapsed)
+            ahead += max(0.0, per_image * max(count, 1) - elapsed)  # type: ignore[call-overload]
         etas: dict[str, float | None] = {}
         for entry in order:
-            model, width, height, steps, count = entry.shape
-            per_image = await self.seconds_per_image((model, width, height, steps))
+            *shape, count = entry.shape
+            per_image = await self.seconds_per_image(tuple(shape))  # type: ignore[arg-type]
             if per_image is None or ahead is None:
                 ahead = None
             else:

@@ -25,11 +25,14 @@ def decode_event_kind(name: str, payload: str) -> t.EventKind:
     if name == "started":
         return t.Started(**data)
     if name == "progress":
-        return t.Progress(data["step"], data["total"], base64.b64decode(data.get("preview", "")))
+        return t.Progress(
+            data["step"], data["total"], base64.b64decode(data.get("preview", "")),
+            data.get("stage", ""), data.get("metrics", {}),
+        )
     if name == "output":
-        return t.Output(**data)
+        return t.from_jsonable(t.Output, data)
     if name == "finished":
-        return t.Finished(t.JobState(data["state"]), data["error"], t.Timings(**data["timings"]))
+        return t.from_jsonable(t.Finished, data | {"state": t.JobState(data["state"])})
     raise ValueError(f"unknown stored event kind {name!r}")
 
 

@@ -7,22 +7,24 @@ running goes back to the queue once and fails with the reason the second time.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from imagine import types as t
 from daemon.config import Config
-from daemon.errors import LoadFailed, ModelNotInstalled, ModelUnknown, ShuttingDown
+from daemon.errors import DaemonError, LoadFailed, ModelNotInstalled, ModelUnknown, ShuttingDown
 from daemon.protocol import Message
 from daemon.scheduler import Scheduler
 from daemon.store import JobRecord, with_state
+from daemon.worker_jobs import batch_key, worker_job
 from daemon.worker_process import CacheOptions, WorkerGone, WorkerProcess, WorkerStartError, describe_exit
 
 log = logging.getLogger(__name__)
 LOAD_TIMEOUT = 900.0  # a load waits for the running job, then may read gigabytes from disk
 UNLOAD_TIMEOUT = 30.0
+ENDS = frozenset({"done", "cancelled", "failed", "yielded"})  # the worker's last word on a job
 
 
 class _DefaultKeepAlive:
@@ -40,7 +42,9 @@ class Executor:
         self.worker: WorkerProcess | None = None
         self.state = "starting"
         self.restarts = 0
-        self.current: str | None = None
+        self.current: list[str] = []
+        # registers what a job made (export, train) and applies a benchmark's selection; set by the runtime
+        self.on_report: Callable[[t.Job, t.Report, dict[str, Any]], Awaitable[t.Report]] | None = None
         self.first_start: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._ready = asyncio.Event()
         self._closing = False
@@ -165,76 +169,104 @@ class Executor:
             raise ModelUnknown(f"{reply['error']}; `imagine status` lists the loaded models")
 
     async def cancel_running(self, job_id: str) -> None:
-        if self.current == job_id and self.worker is not None:
+        if job_id in self.current and self.worker is not None:
             await self.worker.send({"op": "cancel", "job_id": job_id})
 
     # -- jobs -------------------------------------------------------------------
 
     async def _run_jobs(self) -> None:
+        max_size = self.config.max_batch_size
         while not self._closing:
             await self._ready.wait()
             try:
-                record = await self.scheduler.next_job()
+                records = await self.scheduler.next_batch(batch_key, max_size, self.config.max_batch_pixels)
             except ShuttingDown:
                 return
-            self.current = record.id
+            self.current = [r.id for r in records]
             self.state = "busy"
             try:
-                await self._run(record)
+                await self._run(records)
             except asyncio.CancelledError:
-                await self.scheduler.requeue(record, worker_died=False)
+                for record in records:
+                    if record.id in self.scheduler.running:
+                        await self.scheduler.requeue(record, worker_died=False)
                 raise
-            except Exception as exc:  # noqa: BLE001 - a bug here must fail one job, not stop the queue
-                log.exception("job %s: internal error", record.id)
-                if record.id in self.scheduler.running:
-                    await self.scheduler.finish(
-                        record, t.JobState.FAILED, f"internal error in the daemon: {type(exc).__name__}: {exc}"
-                    )
+            except Exception as exc:  # noqa: BLE001 - a bug here must fail jobs, not stop the queue
+                log.exception("jobs %s: internal error", self.current)
+                for record in records:
+                    if record.id in self.scheduler.running:
+                        await self.scheduler.finish(
+                            record, t.JobState.FAILED, f"internal error in the daemon: {type(exc).__name__}: {exc}"
+                        )
             finally:
-                self.current = None
+                self.current = []
                 if self.state == "busy":
                     self.state = "idle"
 
-    async def _run(self, record: JobRecord) -> None:
+    async def _run(self, records: list[JobRecord]) -> None:
         worker = self.worker
         assert worker is not None
-        job = record.job
-        task = job.spec.task
-        sent = await worker.send(
-            {
-                "op": "run",
-                "job_id": job.id,
-                "model": job.spec.model,
-                "params": dataclasses.asdict(task),
-                # the recipe embedded in each PNG: everything that shapes the pixels, not the request's bookkeeping
-                "spec_json": json.dumps(t.to_jsonable(dataclasses.replace(job.spec, request_id="")), sort_keys=True),
-                "output_dir": str(self.config.outputs_dir / time.strftime("%Y-%m-%d", time.localtime(job.created_at))),
-            }
-        )
-        if not sent:  # the worker died before this job reached it: not the job's fault
-            self._ready.clear()
-            await self.scheduler.requeue(record, worker_died=False)
-            return
-        if job.id in self.scheduler.cancel_requests:
-            await worker.send({"op": "cancel", "job_id": job.id})
-        deadline = time.monotonic() + job.spec.timeout_seconds if job.spec.timeout_seconds else None
-        timed_out = False
-        while True:
+        jobs: list[Message] = []
+        for record in records:
             try:
-                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-                message = await asyncio.wait_for(worker.job_events.get(), remaining)
-            except asyncio.TimeoutError:
-                timed_out, deadline = True, None
-                await worker.send({"op": "cancel", "job_id": job.id})
-                continue
-            if message is None:
-                await self._worker_died(record, worker)
-                return
-            if message.get("job_id") != job.id:
-                continue
-            record = await self._handle(record, message, timed_out)
-            if record.job.state.terminal:
-                return
+                jobs.append(worker_job(record, self.config, self.scheduler.inputs))
+            except DaemonError as exc:  # a LoRA, VAE or ControlNet removed since the job was queued
+                await self.scheduler.finish(record, t.JobState.FAILED, str(exc))
+        records = [r for r in records if r.id in self.scheduler.running]
+        if not records:
+            return
+        message = {"op": "run", **jobs[0]} if len(jobs) == 1 else {"op": "run_batch", "jobs": jobs}
+        if not await worker.send(message):  # the worker died before the jobs reached it: not their fault
+            self._ready.clear()
+            for record in records:
+                await self.scheduler.requeue(record, worker_died=False)
+            return
+        running = {r.id: r for r in records}
+        deadlines = {r.id: time.monotonic() + r.job.spec.timeout_seconds for r in records if r.job.spec.timeout_seconds}
+        for job_id in running:
+            if job_id in self.scheduler.cancel_requests:
+                await worker.send({"op": "cancel", "job_id": job_id})
+        yield_watch = (
+            asyncio.create_task(self._yield_when_outranked(worker, records[0]))
+            if records[0].job.spec.kind == "train"
+            else None
+        )
+        timed_out: set[str] = set()
+        pending = set(running)  # jobs that have not ended (or yielded) yet
+        try:
+            while pending:
+                now = time.monotonic()
+                remaining = min((d - now for d in deadlines.values()), default=None)
+                try:
+                    message = await asyncio.wait_for(worker.job_events.get(), None if remaining is None else max(0.0, remaining))
+                except asyncio.TimeoutError:
+                    for job_id, deadline in list(deadlines.items()):
+                        if deadline <= time.monotonic():
+                            timed_out.add(job_id)
+                            del deadlines[job_id]
+                            await worker.send({"op": "cancel", "job_id": job_id})
+                    continue
+                if message is None:
+                    for job_id in pending:
+                        await self._worker_died(running[job_id], worker)
+                    return
+                job_id = message.get("job_id", "")
+                if job_id not in pending:
+                    continue  # another job's, or a second end of a job that already ended
+                running[job_id] = await self._handle(running[job_id], message, job_id in timed_out)
+                if message["ev"] in ENDS:
+                    pending.discard(job_id)
+        finally:
+            if yield_watch is not None:
+                yield_watch.cancel()
+
+    async def _yield_when_outranked(self, worker: WorkerProcess, record: JobRecord) -> None:
+        """A training job steps aside (at its next epoch boundary) once a job of a higher class waits."""
+        changed = self.scheduler.changed
+        async with changed:
+            await changed.wait_for(lambda: self.scheduler.outranked(record))
+        log.info("job %s yields to a waiting job of higher priority at its next epoch", record.id)
+        await worker.send({"op": "yield", "job_id": record.id})
 
     async def _handle(self, record: JobRecord, message: Message, timed_out: bool) -> JobRecord:
         ev = message["ev"]
@@ -243,12 +275,19 @@ class Executor:
         if ev == "started":
             timings = t.Timings(queue_ms=record.job.timings.queue_ms, load_ms=message["load_ms"])
             record = with_state(record, timings=timings)
-            await publish(job_id, t.Started(f"worker-{self.worker.pid if self.worker else 0}", message["load_ms"], record.job.attempts))
+            worker = f"worker-{self.worker.pid if self.worker else 0}"
+            await publish(job_id, t.Started(worker, message["load_ms"], record.job.attempts, message.get("batch_size", 1)))
         elif ev == "progress":
-            await publish(job_id, t.Progress(message["step"], message["total"]))
+            await publish(
+                job_id,
+                t.Progress(
+                    message["step"], message["total"], message.get("preview", b""), message.get("stage", ""),
+                    message.get("metrics", {}),
+                ),
+            )
         elif ev == "output":
-            fields = {k: message[k] for k in ("index", "seed", "width", "height", "path", "sha256", "size_bytes")}
-            await self.scheduler.add_output(record, t.Output(id=f"{job_id}-{message['index']}", job_id=job_id, **fields))
+            output = t.from_jsonable(t.Output, message | {"id": f"{job_id}-{message['index']}", "job_id": job_id})
+            await self.scheduler.add_output(record, output)
         elif ev == "done":
             timings = t.Timings(
                 queue_ms=record.job.timings.queue_ms,
@@ -256,8 +295,11 @@ class Executor:
                 run_ms=message["run_ms"],
                 encode_ms=message["encode_ms"],
             )
-            await self.scheduler.finish(record, t.JobState.SUCCEEDED, "", timings)
+            report = await self._report(record, message["report"]) if message.get("report") else None
+            await self.scheduler.finish(record, t.JobState.SUCCEEDED, "", timings, report)
             record = with_state(record, state=t.JobState.SUCCEEDED)
+        elif ev == "yielded":  # a training job stepped aside at an epoch boundary; it resumes from its checkpoint
+            await self.scheduler.requeue(record, worker_died=False)
         elif ev == "cancelled":
             if timed_out:
                 error = f"the job ran longer than its timeout of {record.job.spec.timeout_seconds} s and was stopped"
@@ -272,6 +314,13 @@ class Executor:
             await self.scheduler.finish(record, t.JobState.FAILED, message["error"])
             record = with_state(record, state=t.JobState.FAILED)
         return record
+
+    async def _report(self, record: JobRecord, data: dict[str, object]) -> t.Report:
+        """The job's report; a model the job made is registered first (export, train)."""
+        report = t.from_jsonable(t.Report, data)
+        if self.on_report is not None:
+            report = await self.on_report(record.job, report, data)
+        return report
 
     async def _worker_died(self, record: JobRecord, worker: WorkerProcess) -> None:
         await worker.exited.wait()

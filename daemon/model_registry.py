@@ -25,8 +25,7 @@ from daemon.errors import InvalidRequest, ModelUnknown
 from daemon.model_errors import ModelExists, ModelInUse
 from daemon.store import AsyncStore, Store
 
-# The kinds of model a txt2img job can run; the others (lora, vae, controlnet, ...) are parts.
-PIPELINE_KINDS = ("sd15", "sd2", "sdxl", "turbo", "pipeline")
+from models.builtin import PIPELINE_KINDS  # the kinds a generation job can run; lora, vae, controlnet are parts
 NAME = re.compile(r"[A-Za-z0-9][\w.+-]{0,95}(?:/[A-Za-z0-9][\w.+-]{0,95})?")
 
 
@@ -38,6 +37,7 @@ class Registered:
     kind: str
     location: str
     defaults: t.ModelDefaults
+    config: str = ""  # single files: a diffusers folder or built-in name describing the checkpoint
 
 
 _lock = threading.Lock()
@@ -82,6 +82,8 @@ def _row_defaults(row: dict[str, Any]) -> t.ModelDefaults:
         row["steps"] or fallback.steps,
         fallback.guidance if row["guidance"] is None else row["guidance"],
         row["scheduler"] or fallback.scheduler,
+        row.get("vae") or "",
+        row.get("engine") or "",
     )
 
 
@@ -124,7 +126,10 @@ class Registry:
     async def refresh(self) -> list[dict[str, Any]]:
         """Reload the snapshot validate reads; returns the rows."""
         rows = await self.store.run(Store.models)
-        snapshot = {r["name"]: Registered(r["name"], r["kind"], r["location"], _row_defaults(r)) for r in rows}
+        snapshot = {
+            r["name"]: Registered(r["name"], r["kind"], r["location"], _row_defaults(r), r.get("config") or "")
+            for r in rows
+        }
         with _lock:
             _snapshots[str(self.models_dir)] = snapshot
         return rows
@@ -168,7 +173,7 @@ class Registry:
         assert got is not None
         return got
 
-    async def add(self, path_text: str, name: str) -> dict[str, Any]:
+    async def add(self, path_text: str, name: str, config: str = "") -> dict[str, Any]:
         """Probe a local folder or file and register it where it is, linked as MODELS_DIR/<name>."""
         from models import probe as probing
         from models.errors import ModelNotFound
@@ -184,6 +189,7 @@ class Registry:
             found = await asyncio.to_thread(probing.probe, path)
         except ModelNotFound as exc:
             raise InvalidRequest("path", str(exc)) from exc
+        config = self._check_config(config.strip(), path)
         link = self.path_of(name)
         resolved = path.resolve()
         if link.is_symlink() or link.exists():
@@ -203,12 +209,30 @@ class Registry:
                     "files": found.files,
                     "size_bytes": found.size_bytes,
                     "description": describe(found),
+                    "config": config,
                 }
             )
         except BaseException:
             if link.is_symlink():
                 link.unlink()
             raise
+
+    @staticmethod
+    def _check_config(config: str, path: Path) -> str:
+        from models.catalog import BUILTIN_MODELS
+
+        if not config:
+            return ""
+        if not path.is_file():
+            raise InvalidRequest("config", "config is for single-file checkpoints only; a folder has its own configs")
+        if config in BUILTIN_MODELS:
+            return config
+        folder = Path(config).expanduser()
+        if not (folder / "model_index.json").is_file():
+            raise InvalidRequest(
+                "config", f"config '{config}' is not a diffusers folder (no model_index.json) nor a built-in model name"
+            )
+        return str(folder.resolve())
 
     async def remove(self, name: str, *, force: bool) -> bool:
         """Forget a model; returns whether files were deleted."""

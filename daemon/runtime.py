@@ -58,7 +58,7 @@ class Runtime:
         if self.executor is not None:
             ex = self.executor
             pid = ex.worker.pid if ex.worker is not None and ex.state in ("idle", "busy") else 0
-            workers = (t.Worker(pid, ex.state, ex.current or "", ex.restarts),)
+            workers = (t.Worker(pid, ex.state, ",".join(ex.current), ex.restarts),)
         return t.Status(
             version=imagine.__version__,
             started_at=self.started_at,
@@ -96,9 +96,10 @@ class Runtime:
 
     async def _check_model(self, name: str) -> str:
         """The model as a job would name it; NOT_FOUND / FAILED_PRECONDITION before the worker is bothered."""
-        from daemon.validate import resolve_for_job
+        from daemon.model_refs import resolve_pipeline
+        from daemon.model_registry import PIPELINE_KINDS
 
-        return (await asyncio.to_thread(resolve_for_job, name, self.config.model_store))[1]
+        return (await asyncio.to_thread(resolve_pipeline, name, self.config.model_store, PIPELINE_KINDS))[1]
 
     async def models(self, *, show: str | None = None) -> tuple[list[t.Model], list[str]]:
         """Built-ins first, then registered models by name; with show, only that model, files included."""

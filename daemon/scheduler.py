@@ -20,14 +20,20 @@ from pathlib import Path
 from imagine import types as t
 from daemon.config import Config
 from daemon.errors import JobNotFound, JobNotModifiable, OutputNotFound, ShuttingDown
-from daemon.eta import EtaEstimator
+from daemon.eta import EtaEstimator, job_shape
 from daemon.events import EventLog
 from daemon.queue import JobQueue, QueueEntry
 from daemon.store import AsyncStore, JobRecord, Store, with_state
-from daemon.validate import fill_and_check, is_builtin
+from daemon.inputs import Inputs
+from daemon.validate import Context, SourceOutput, fill_and_check, is_builtin, referenced_outputs
 
 
 log = logging.getLogger(__name__)
+
+
+def _pixels(spec: t.JobSpec) -> int:
+    task = spec.task
+    return int(getattr(task, "width", 0)) * int(getattr(task, "height", 0)) * max(1, int(getattr(task, "count", 1)))
 
 
 def new_job_id() -> str:
@@ -45,6 +51,7 @@ class Scheduler:
             max_per_owner=config.max_queue_per_owner,
         )
         self.eta = EtaEstimator(store)
+        self.inputs = Inputs(config.inputs_dir)
         self.paused = False
         self.running: dict[str, JobRecord] = {}
         self.changed = asyncio.Condition()  # notified on any queue or job change
@@ -73,15 +80,9 @@ class Scheduler:
     def _enqueue(self, record: JobRecord) -> None:
         self._waiting[record.id] = record
         job = record.job
-        task = job.spec.task
         self.queue.push(
             QueueEntry(
-                job.id,
-                job.owner,
-                job.spec.priority,
-                record.enqueued_at,
-                next(self._order),
-                shape=(job.spec.model, task.width, task.height, task.steps, task.count),
+                job.id, job.owner, job.spec.priority, record.enqueued_at, next(self._order), shape=job_shape(job.spec)
             )
         )
 
@@ -94,11 +95,16 @@ class Scheduler:
             existing = await self.store.run(lambda s: s.find_by_request(owner, spec.request_id))
             if existing is not None:
                 return await self._public(existing), False
-        check = functools.partial(
-            fill_and_check, spec, default_model=self.config.default_model, models_dir=self.config.model_store
+        context = Context(
+            default_model=self.config.default_model,
+            models_dir=self.config.model_store,
+            inputs=self.inputs,
+            outputs=await self._source_outputs(referenced_outputs(spec)),
         )
-        # a built-in model is checked in memory; a path or hub id touches the disk, off the event loop
-        spec = check() if is_builtin(spec.model or self.config.default_model) else await asyncio.to_thread(check)
+        check = functools.partial(fill_and_check, spec, context)
+        # a built-in model and no images are checked in memory; paths, hub ids and images touch the disk
+        in_memory = spec.kind == "txt2img" and is_builtin(spec.model or self.config.default_model)
+        spec = check() if in_memory else await asyncio.to_thread(check)
         self.queue.check_room(owner)
         now = time.time()
         job = t.Job(id=new_job_id(), spec=spec, owner=owner, state=t.JobState.QUEUED, created_at=now)
@@ -114,6 +120,15 @@ class Scheduler:
         placing = await self._queue_changed()
         job = dataclasses.replace(job, last_seq=self.events.last_seq(job.id))
         return self._with_position(job, placing), True
+
+    async def _source_outputs(self, output_ids: set[str]) -> dict[str, SourceOutput]:
+        found: dict[str, SourceOutput] = {}
+        for output_id in output_ids:
+            output = await self.store.run(lambda s, o=output_id: s.get_output(o))
+            record = None if output is None else await self.store.run(lambda s, j=output.job_id: s.get(j))
+            if output is not None and record is not None:
+                found[output_id] = SourceOutput(output, record.job.spec)
+        return found
 
     async def get(self, job_id: str) -> t.Job:
         record = await self.store.run(lambda s: s.get(job_id))
@@ -218,35 +233,61 @@ class Scheduler:
 
     # -- for the executor -----------------------------------------------------
 
-    async def next_job(self) -> JobRecord:
-        """Wait for a job to run, mark it running and return it."""
+    async def next_batch(
+        self, key_of: Callable[[t.JobSpec], object | None], max_size: int = 1, max_pixels: int = 0
+    ) -> list[JobRecord]:
+        """Wait for work, mark it running and return it: the next job, plus queued jobs with the same
+        batch key (not None) up to max_size jobs and max_pixels pixels (images x width x height)."""
         while True:
             async with self.changed:
                 await self.changed.wait_for(lambda: self._closing or (not self.paused and len(self.queue) > 0))
                 if self._closing:
                     raise ShuttingDown("closing")
                 entry = self.queue.pop_next(self.loaded_models())
-            if entry is None:
-                continue
-            waiting = self._waiting.pop(entry.job_id, None)
-            if waiting is None:
-                continue
+                if entry is None:
+                    continue
+                first = self._waiting.pop(entry.job_id, None)
+                if first is None:
+                    continue
+                batch = [first]
+                key = key_of(first.job.spec) if max_size > 1 else None
+                if key is not None:
+                    pixels = [_pixels(first.job.spec)]
+
+                    def alike(candidate: QueueEntry) -> bool:
+                        record = self._waiting.get(candidate.job_id)
+                        if record is None or key_of(record.job.spec) != key:
+                            return False
+                        if max_pixels and sum(pixels) + _pixels(record.job.spec) > max_pixels:
+                            return False
+                        pixels.append(_pixels(record.job.spec))
+                        return True
+
+                    taken = self.queue.take_alike(entry, alike, max_size - 1)
+                    batch += [self._waiting.pop(e.job_id) for e in taken]
             now = time.time()
-            record = with_state(
-                waiting,
-                state=t.JobState.RUNNING,
-                started_at=now,
-                attempts=waiting.job.attempts + 1,
-                timings=t.Timings(queue_ms=(now - waiting.job.created_at) * 1000),
-            )
-            # Queued in the store's order before anything else about this job, but not awaited: the
-            # worker can start meanwhile. A crash before it lands leaves the job queued, which is
-            # what recovery would make of a running job anyway.
-            self.store.submit(lambda s: s.save_job(record))
-            self.running[record.id] = record
-            self._published_positions.pop(record.id, None)
+            records = [
+                with_state(
+                    waiting,
+                    state=t.JobState.RUNNING,
+                    started_at=now,
+                    attempts=waiting.job.attempts + 1,
+                    timings=t.Timings(queue_ms=(now - waiting.job.created_at) * 1000),
+                )
+                for waiting in batch
+            ]
+            for record in records:
+                # Queued in the store's order before anything else about this job, but not awaited: the
+                # worker can start meanwhile. A crash before it lands leaves the job queued, which is
+                # what recovery would make of a running job anyway.
+                self.store.submit(lambda s, r=record: s.save_job(r))
+                self.running[record.id] = record
+                self._published_positions.pop(record.id, None)
             await self._queue_changed()
-            return record
+            return records
+
+    def outranked(self, record: JobRecord) -> bool:
+        return self.queue.outranks(record.job.spec.priority)
 
     async def add_output(self, record: JobRecord, output: t.Output) -> None:
         await self.events.publish(record.id, output, also=lambda s: s.add_output(output))
@@ -266,7 +307,12 @@ class Scheduler:
         await self._queue_changed()
 
     async def finish(
-        self, record: JobRecord, state: t.JobState, error: str, timings: t.Timings | None = None
+        self,
+        record: JobRecord,
+        state: t.JobState,
+        error: str,
+        timings: t.Timings | None = None,
+        report: t.Report | None = None,
     ) -> None:
         self.running.pop(record.id, None)
         self.cancel_requests.discard(record.id)
@@ -279,7 +325,7 @@ class Scheduler:
             encode_ms=base.encode_ms,
             total_ms=(now - record.job.created_at) * 1000,
         )
-        record = with_state(record, state=state, error=error, finished_at=now, timings=timings)
+        record = with_state(record, state=state, error=error, finished_at=now, timings=timings, report=report)
         shape = self.eta.shape_of(record.job.spec)
         typical: list[float | None] = []
 
@@ -287,7 +333,7 @@ class Scheduler:
             store.save_job(record)
             typical.append(store.typical_seconds_per_image(*shape))
 
-        await self.events.publish(record.id, t.Finished(state, error, timings), also=save)
+        await self.events.publish(record.id, t.Finished(state, error, timings, report), also=save)
         log.info(
             "job %s of %s %s after %.1f s%s", record.id, record.job.owner, state.value,
             timings.total_ms / 1000, f": {error}" if error else "",

@@ -202,7 +202,7 @@ class ModelsService(models_pb2_grpc.ModelsServicer):
 
     @unary
     async def Add(self, request: models_pb2.AddModelRequest, context: grpc.aio.ServicerContext) -> models_pb2.Model:
-        row = await self.rt.registry.add(request.path, request.name)
+        row = await self.rt.registry.add(request.path, request.name, request.config)
         models, _ = await self.rt.models(show=row["name"])
         return convert.model_to_pb(models[0])
 
@@ -229,6 +229,14 @@ class ModelsService(models_pb2_grpc.ModelsServicer):
     @unary
     async def ListLoaded(self, request: models_pb2.ListLoadedRequest, context: grpc.aio.ServicerContext) -> models_pb2.ListLoadedResponse:
         return models_pb2.ListLoadedResponse(models=[convert.loaded_to_pb(m) for m in await self.rt.loaded()])
+
+    @unary
+    async def ListSamplers(self, request: models_pb2.ListSamplersRequest, context: grpc.aio.ServicerContext) -> models_pb2.ListSamplersResponse:
+        from models.samplers import sampler_label, sampler_names
+
+        return models_pb2.ListSamplersResponse(
+            samplers=[models_pb2.Sampler(name=name, label=sampler_label(name)) for name in sampler_names()]
+        )
 
 
 def _name(value: str) -> str:

@@ -23,7 +23,7 @@ from imagine import types as t
 from daemon.event_codec import decode_event_kind, encode_event_kind
 
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 2  # 1: jobs, outputs, events; 2: models
+SCHEMA_VERSION = 3  # 1: jobs, outputs, events; 2: models; 3: reports, detections, per-model vae/engine
 _T = TypeVar("_T")
 
 
@@ -48,11 +48,11 @@ def _job_columns(job: t.Job) -> dict[str, Any]:
         "request_id": job.spec.request_id,
         "kind": job.spec.kind,
         "model": job.spec.model,
-        "prompt": task.prompt,
-        "width": task.width,
-        "height": task.height,
-        "steps": task.steps,
-        "count": task.count,
+        "prompt": job.spec.prompt,
+        "width": getattr(task, "width", 0),
+        "height": getattr(task, "height", 0),
+        "steps": getattr(task, "steps", 0),
+        "count": getattr(task, "count", 0),
         "priority": job.spec.priority.value,
         "state": job.state.value,
         "spec": json.dumps(t.spec_to_jsonable(job.spec)),
@@ -67,6 +67,7 @@ def _job_columns(job: t.Job) -> dict[str, Any]:
         "total_ms": job.timings.total_ms,
         "error": job.error,
         "last_seq": job.last_seq,
+        "report": None if job.report is None else json.dumps(t.to_jsonable(job.report)),
     }
 
 
@@ -85,6 +86,9 @@ def _output_from_row(row: dict[str, Any]) -> t.Output:
         path=row["path"],
         sha256=row["sha256"],
         size_bytes=row["size_bytes"],
+        flagged=bool(row.get("flagged")),
+        detections=t.from_jsonable(t.Detections, json.loads(row["detections"])) if row.get("detections") else None,
+        mime_type=row.get("mime_type") or "image/png",
     )
 
 
@@ -119,6 +123,16 @@ class Store:
                     defaults={"files": "[]", "sha256": "{}", "description": "", "origin": ""},
                 )
                 self.db.execute("PRAGMA user_version=2")
+        if version < 3:
+            with self.db.conn:
+                self.db["jobs"].add_column("report", str)
+                self.db["outputs"].add_column("flagged", int)
+                self.db["outputs"].add_column("detections", str)
+                self.db["outputs"].add_column("mime_type", str)
+                self.db["models"].add_column("vae", str)
+                self.db["models"].add_column("engine", str)
+                self.db["models"].add_column("config", str)
+                self.db.execute("PRAGMA user_version=3")
 
     def _create_v1(self) -> None:
         with self.db.conn:
@@ -199,6 +213,7 @@ class Store:
             error=row["error"] or "",
             outputs=tuple(self.outputs_of(row["id"])),
             last_seq=row["last_seq"] or 0,
+            report=t.from_jsonable(t.Report, json.loads(row["report"])) if row.get("report") else None,
         )
         return JobRecord(job, row["worker_deaths"] or 0, row["enqueued_at"] or row["created_at"])
 
@@ -258,16 +273,16 @@ class Store:
             self.db.execute("DELETE FROM jobs WHERE id = ?", [job_id])
         return outputs
 
-    def typical_seconds_per_image(self, model: str, width: int, height: int, steps: int) -> float | None:
+    def typical_seconds_per_image(self, model: str, kind: str, width: int, height: int, steps: int) -> float | None:
         """Mean load+run+encode time per image of the last 20 similar jobs that succeeded."""
         row = self.db.execute(
             """
             SELECT avg((load_ms + run_ms + encode_ms) / max(count, 1)), count(*) FROM (
               SELECT load_ms, run_ms, encode_ms, count FROM jobs
-              WHERE model = ? AND width = ? AND height = ? AND steps = ? AND state = 'succeeded'
+              WHERE model = ? AND width = ? AND height = ? AND steps = ? AND state = 'succeeded' AND kind = ?
               ORDER BY finished_at DESC LIMIT 20)
             """,
-            [model, width, height, steps],
+            [model, width, height, steps, kind],
         ).fetchone()
         return row[0] / 1000.0 if row and row[1] else None
 
@@ -285,6 +300,9 @@ class Store:
             "sha256": output.sha256,
             "size_bytes": output.size_bytes,
             "created_at": time.time(),
+            "flagged": int(output.flagged),
+            "detections": None if output.detections is None else json.dumps(t.to_jsonable(output.detections)),
+            "mime_type": output.mime_type,
         }
         with self.db.conn:
             self._write("outputs", row, upsert_on="id")

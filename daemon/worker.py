@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import ctypes
-import hashlib
 import logging
 import os
 import queue
@@ -40,13 +39,6 @@ def _die_with_parent() -> None:
         pass
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Readers see the whole file or none: write a temporary name, then rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 @dataclasses.dataclass(frozen=True)
 class CacheSettings:
     budget_bytes: int = 0  # 0 = automatic
@@ -65,7 +57,8 @@ class Worker:
         self.settings = settings or CacheSettings()
         self.jobs: queue.Queue[Message] = queue.Queue()  # "run" and "load", in arrival order
         self.cancelled: set[str] = set()
-        self.current: str | None = None
+        self.yields: set[str] = set()
+        self.current: list[str] = []
         from diffusers.utils import logging as diffusers_logging
 
         from models.device import select_device
@@ -83,16 +76,23 @@ class Worker:
             cpu_tier=s.cpu_tier,
             cpu_budget_bytes=s.cpu_tier_budget_bytes,
         )
+        from daemon.worker_generate import GenerationRunner
+        from daemon.worker_vision import VisionRunner
+
+        self.generation = GenerationRunner(out, self.cache, models_dir, lambda job_id: job_id in self.cancelled)
+        self.vision = VisionRunner(out, models_dir, self.device, lambda job_id: job_id in self.cancelled, self.yields)
 
     # -- control (reader thread) ---------------------------------------------
 
     def read_commands(self, stream: BinaryIO) -> None:
         while (message := read_frame(stream)) is not None:
             op = message.get("op")
-            if op in ("run", "load"):  # both need the device: the main thread, between jobs
+            if op in ("run", "run_batch", "load"):  # all need the device: the main thread, between jobs
                 self.jobs.put(message)
             elif op == "cancel":
                 self.cancelled.add(message["job_id"])
+            elif op == "yield":  # a training job should step aside at its next epoch boundary
+                self.yields.add(message["job_id"])
             elif op == "unload":
                 self.unload(message)
             elif op == "status":
@@ -129,7 +129,7 @@ class Worker:
             "loaded": [dataclasses.asdict(m) for m in self.cache.loaded()],
             "budget_bytes": self.cache.budget_bytes,
             "cpu_tier_budget_bytes": self.cache.cpu_budget_bytes,
-            "job_id": self.current,
+            "job_id": ",".join(self.current),
         }
 
     # -- jobs (main thread) ---------------------------------------------------
@@ -141,12 +141,13 @@ class Worker:
             if job.get("op") == "load":
                 self.load(job)
                 continue
-            self.current = job["job_id"]
+            self.current = [j["job_id"] for j in job.get("jobs", [job])]
             try:
                 self.run(job)
             finally:
-                self.current = None
-                self.cancelled.discard(job["job_id"])
+                self.cancelled.difference_update(self.current)
+                self.yields.difference_update(self.current)
+                self.current = []
                 self.out.send(self.status())  # what is loaded now, for the scheduler's next pick
 
     def load(self, message: Message) -> None:
@@ -167,71 +168,46 @@ class Worker:
             reply = self._reply(message, None, load_ms=load_ms)
         self.out.send(self.status() | reply)
 
-    def run(self, job: Message) -> None:
+    def run(self, message: Message) -> None:
+        """A "run" (one job) or "run_batch" (compatible generation jobs together); every job ends with one
+        of done, cancelled or failed (the daemon ignores a second end for a job that already ended)."""
         from models.errors import Cancelled, ModelError, OutOfDeviceMemory
 
-        job_id = job["job_id"]
+        jobs: list[Message] = message["jobs"] if message["op"] == "run_batch" else [message]
+
+        def fail_all(ev: dict[str, Any]) -> None:
+            for job in jobs:
+                self.out.send(ev | {"job_id": job["job_id"]})
+
         try:
-            self._run_txt2img(job)
+            self._dispatch(jobs)
         except Cancelled:
-            self.out.send({"ev": "cancelled", "job_id": job_id})
+            fail_all({"ev": "cancelled"})
         except OutOfDeviceMemory as exc:
-            self.out.send({"ev": "failed", "job_id": job_id, "error": str(exc), "kind": "out_of_memory"})
+            fail_all({"ev": "failed", "error": str(exc), "kind": "out_of_memory"})
         except ModelError as exc:
-            self.out.send({"ev": "failed", "job_id": job_id, "error": str(exc), "kind": type(exc).__name__})
+            fail_all({"ev": "failed", "error": str(exc), "kind": type(exc).__name__})
         except Exception as exc:  # noqa: BLE001 - any failure of model code fails the job, not the worker
             traceback.print_exc(file=sys.stderr)
-            self.out.send(
-                {"ev": "failed", "job_id": job_id, "error": f"{type(exc).__name__}: {exc}", "kind": "internal"}
-            )
+            fail_all({"ev": "failed", "error": f"{type(exc).__name__}: {exc}", "kind": "internal"})
 
-    def _run_txt2img(self, job: Message) -> None:
-        from models.diffusion import Txt2ImgParams, txt2img
-        from models.infotext import encode_png, infotext
+    def _config_folder(self, config: str) -> str:
+        from models.builtin import BUILTIN_MODELS, ensure_builtin
+
+        return str(ensure_builtin(config, self.models_dir)) if config in BUILTIN_MODELS else config
+
+    def _dispatch(self, jobs: list[Message]) -> None:
         from models.sources import resolve_model
 
-        job_id = job["job_id"]
-        params = Txt2ImgParams(**job["params"])
-        source = resolve_model(job["model"], self.models_dir)
-
-        def on_step(step: int, total: int) -> None:
-            self.out.send({"ev": "progress", "job_id": job_id, "step": step, "total": total})
-
-        with self.cache.use(source) as (pipe, load_ms):
-            self.out.send({"ev": "started", "job_id": job_id, "load_ms": load_ms})
-            started = time.perf_counter()
-            what = f"{params.count} image(s) of {params.width}x{params.height}"
-            images = self.cache.run_with_retry(
-                source,
-                lambda: txt2img(pipe, params, on_step=on_step, should_cancel=lambda: job_id in self.cancelled),
-                what,
-            )
-            run_ms = (time.perf_counter() - started) * 1000
-        started = time.perf_counter()
-        out_dir = Path(job["output_dir"])
-        out_dir.mkdir(parents=True, exist_ok=True)
-        parameters = infotext(params, source.name)
-        for index, image in enumerate(images):
-            data = encode_png(image, parameters, job["spec_json"])
-            path = out_dir / f"{job_id}-{index}.png"
-            write_atomically(path, data)
-            self.out.send(
-                {
-                    "ev": "output",
-                    "job_id": job_id,
-                    "index": index,
-                    "seed": params.seed + index,
-                    "width": image.width,
-                    "height": image.height,
-                    "path": str(path),
-                    "sha256": hashlib.sha256(data).hexdigest(),
-                    "size_bytes": len(data),
-                }
-            )
-        encode_ms = (time.perf_counter() - started) * 1000
-        self.out.send(
-            {"ev": "done", "job_id": job_id, "load_ms": load_ms, "run_ms": run_ms, "encode_ms": encode_ms}
-        )
+        kind = jobs[0]["kind"]
+        if kind == "generate":
+            source = resolve_model(jobs[0]["model"], self.models_dir)
+            if jobs[0].get("model_config"):
+                source = dataclasses.replace(source, config=self._config_folder(jobs[0]["model_config"]))
+            self.generation.run(source, jobs)
+        else:
+            (job,) = jobs
+            self.vision.run(job)
 
 
 def parse_keep_alive(text: str) -> float | None:

@@ -15,18 +15,21 @@ import gc
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import diffusers
 import torch
-from diffusers import AutoPipelineForText2Image, DiffusionPipeline, StableDiffusionPipeline
+from diffusers import AutoPipelineForText2Image, DiffusionPipeline
 
-from models.builtin import ensure_builtin
+from models.builtin import BUILTIN_MODELS, PIPELINE_KINDS, ensure_builtin
 from models.device import preferred_dtype
 from models.errors import ModelError, OutOfDeviceMemory
+from models.single_file import load_single_file
 from models.sources import ModelSource, check_hub_available
 
 log = logging.getLogger(__name__)
@@ -65,24 +68,35 @@ def _load_hub(source: ModelSource, dtype: torch.dtype, device: torch.device) -> 
     return AutoPipelineForText2Image.from_pretrained(source.location, revision=source.revision, dtype=dtype)
 
 
+def _load_builtin(source: ModelSource, models_dir: Path, dtype: torch.dtype) -> DiffusionPipeline:
+    builtin = BUILTIN_MODELS[source.name]
+    if builtin.kind not in PIPELINE_KINDS:
+        raise ModelError(
+            f"built-in model '{source.name}' is a {builtin.kind}, not a model that makes images; "
+            "name it in a job's controlnets and run a model such as tiny-sd"
+        )
+    return AutoPipelineForText2Image.from_pretrained(ensure_builtin(source.name, models_dir), dtype=dtype)
+
+
 def _load(source: ModelSource, models_dir: Path, device: torch.device) -> DiffusionPipeline:
     dtype = preferred_dtype(device)
     if source.kind == "builtin":
-        return StableDiffusionPipeline.from_pretrained(ensure_builtin(source.name, models_dir), dtype=dtype)
+        return _load_builtin(source, models_dir, dtype)
     if source.kind == "folder":
         return AutoPipelineForText2Image.from_pretrained(source.location, dtype=dtype)
     if source.kind == "hub":
         return _load_hub(source, dtype, device)
     if source.kind == "single_file":
-        return StableDiffusionPipeline.from_single_file(source.location, dtype=dtype)
+        return load_single_file(Path(source.location), dtype, source.config)
     raise ValueError(f"unknown model source kind '{source.kind}'")
 
 
 _LOAD_ADVICE = {
     "folder": "check that the folder holds a complete diffusers text-to-image model",
     "single_file": (
-        "check that it is a Stable Diffusion 1.x/2.x checkpoint; loading one also needs that model family's "
-        "config files, from the Hugging Face cache or the network"
+        "check that it is a Stable Diffusion 1.x/2.x/XL checkpoint; loading one also needs that model family's "
+        "diffusers config files: from a local diffusers folder of the same architecture given as the model's "
+        "config, or from the Hugging Face cache or the network"
     ),
 }
 
@@ -92,13 +106,25 @@ def load_pipeline(source: ModelSource, models_dir: Path, device: torch.device) -
         pipe = _load(source, models_dir, device)
     except ModelError:
         raise
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
         advice = _LOAD_ADVICE.get(source.kind, "check that it is a complete Stable Diffusion model")
         raise ModelError(
             f"could not load model '{source.name}' ({source.kind} {source.location}): {exc}; {advice}"
         ) from exc
     pipe.set_progress_bar_config(disable=True)
+    _loaded_scheduler_configs[pipe] = pipe.scheduler.config
     return pipe.to(device)
+
+
+# Each loaded pipeline's scheduler config as it came from the model's files, before any sampler replaced it.
+_loaded_scheduler_configs: "weakref.WeakKeyDictionary[DiffusionPipeline, Any]" = weakref.WeakKeyDictionary()
+
+
+def loaded_scheduler(pipe: DiffusionPipeline) -> Any:
+    """A fresh scheduler as the model's files configure it, whatever sampler jobs have given pipe since."""
+    config = _loaded_scheduler_configs.get(pipe, pipe.scheduler.config)
+    cls = getattr(diffusers, str(config.get("_class_name", "")), None) or type(pipe.scheduler)
+    return cls.from_config(config)
 
 
 def pipeline_memory_bytes(pipe: DiffusionPipeline) -> int:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import pickletools
+import re
 import struct
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from models.errors import ModelNotFound, UnknownModelLayout
@@ -31,6 +32,11 @@ _SD_FAMILY = {
 }
 _VAE_CLASSES = {"AutoencoderKL", "AutoencoderTiny", "ConsistencyDecoderVAE"}
 _VAE_PREFIXES = {"encoder", "decoder", "quant_conv", "post_quant_conv"}
+# kohya (lora_unet_, lora_te1_), peft (lora_A/B), diffusers' older naming (lora.down, lora_linear_layer.down)
+_LORA_PREFIXES = ("lora_unet_", "lora_te")
+_LORA_MARKERS = (".lora_A.", ".lora_B.", ".lora_down.", ".lora_up.", ".lora.down.", ".lora.up.", ".lora_linear_layer.")
+_FEW_STEP_WORDS = ("turbo", "lcm", "lightning")
+_STEPS_IN_NAME = re.compile(r"(?<![0-9])([1-8])[-_ ]?steps?(?![a-z])")
 _YOLO_TASKS = {
     b"DetectionModel": "detect",
     b"SegmentationModel": "segment",
@@ -44,10 +50,14 @@ _YOLO_TASKS = {
 @dataclass(frozen=True)
 class Probe:
     kind: str  # sd15 | sd2 | sdxl | turbo | controlnet | vae | lora | embedding | yolo | onnx | pipeline
-    format: str  # diffusers-folder | diffusers-component | single-file | pytorch-zip | onnx
+    format: str  # diffusers-folder | diffusers-component | single-file | weights-folder | pytorch-zip | onnx
     files: tuple[str, ...]  # relative to the folder probed, or the file's name
     size_bytes: int
     notes: tuple[str, ...] = ()
+    family: str = ""  # pipelines: sd15 | sd2 | sdxl, also for a turbo model
+    few_step: str = ""  # turbo | lcm | lightning: distilled to run in a few steps without guidance; "" = not
+    guidance_embedded: bool = False  # the UNet takes the guidance scale as an input (LCM distillations)
+    steps_hint: int = 0  # steps the name asks for, as in "sdxl-lightning-4step"; 0 = none
 
 
 def _read_json(path: Path) -> dict[str, object]:
@@ -87,24 +97,43 @@ def _sd_family(folder: Path, class_name: str) -> tuple[str, list[str]]:
     return "sd15", []
 
 
+def few_step_flavour(names: Iterable[str]) -> str:
+    """turbo | lcm | lightning when one of these names (file, folder or repo names) says so, else ""."""
+    text = " ".join(names).lower()
+    return next((word for word in _FEW_STEP_WORDS if word in text), "")
+
+
+def steps_in_name(name: str) -> int:
+    """The step count a distilled model's name asks for ("…-4step", "2steps"), or 0."""
+    match = _STEPS_IN_NAME.search(name.lower())
+    return int(match.group(1)) if match else 0
+
+
+def _pipeline_names(folder: Path, index: dict[str, object]) -> list[str]:
+    names = [folder.resolve().name, str(index.get("_name_or_path", ""))]
+    unet_config = folder / "unet" / "config.json"
+    if unet_config.is_file():
+        names.append(str(_read_json(unet_config).get("_name_or_path", "")))
+    return names
+
+
 def _probe_pipeline(folder: Path) -> Probe:
     index = _read_json(folder / "model_index.json")
     class_name = str(index.get("_class_name", ""))
     files, size = _folder_files(folder)
-    kind, notes = _sd_family(folder, class_name)
+    family, notes = _sd_family(folder, class_name)
     notes.insert(0, f"pipeline {class_name or 'without _class_name'}")
     scheduler = index.get("scheduler")
     scheduler_class = scheduler[1] if isinstance(scheduler, list) and len(scheduler) == 2 else None
-    fast = []
-    if scheduler_class == "LCMScheduler":
-        fast.append("LCMScheduler")
-    if class_name == "LatentConsistencyModelPipeline":
-        fast.append("LatentConsistencyModelPipeline")
-    for word in ("turbo", "lcm", "lightning"):
-        if word in folder.resolve().name.lower():
-            fast.append(f"'{word}' in the name")
-    if fast:
-        notes.append(f"few-step model ({', '.join(fast)}); base family {kind}")
+    names = _pipeline_names(folder, index)
+    flavour, reason = few_step_flavour(names), "its name"
+    if scheduler_class == "LCMScheduler" or class_name == "LatentConsistencyModelPipeline":
+        flavour, reason = "lcm", f"{scheduler_class if scheduler_class == 'LCMScheduler' else class_name}"
+    unet_config = folder / "unet" / "config.json"
+    embedded = unet_config.is_file() and bool(_read_json(unet_config).get("time_cond_proj_dim"))
+    kind = family
+    if flavour:
+        notes.append(f"few-step {flavour} model ({reason}); base family {family}")
         kind = "turbo"
     missing = [
         key for key, value in index.items()
@@ -112,7 +141,11 @@ def _probe_pipeline(folder: Path) -> Probe:
     ]  # fmt: skip
     if missing:
         notes.append(f"missing component folders: {', '.join(sorted(missing))}")
-    return Probe(kind=kind, format="diffusers-folder", files=files, size_bytes=size, notes=tuple(notes))
+    return Probe(
+        kind=kind, format="diffusers-folder", files=files, size_bytes=size, notes=tuple(notes),
+        family=family if family != "pipeline" else "", few_step=flavour, guidance_embedded=embedded,
+        steps_hint=steps_in_name(" ".join(names)),
+    )  # fmt: skip
 
 
 def _probe_component(folder: Path) -> Probe:
@@ -155,9 +188,8 @@ def safetensors_header(path: Path) -> dict[str, object]:
 def classify_tensor_names(names: Iterable[str]) -> tuple[str, str] | None:
     """(kind, reason) for a single-file model from its tensor names, or None when they say nothing known."""
     names = [n for n in names if n != "__metadata__"]
-    if any(n.startswith(("lora_unet_", "lora_te")) or any(m in n for m in (".lora_A.", ".lora_B.", ".lora_down.",
-           ".lora_up.")) for n in names):  # fmt: skip
-        return "lora", "LoRA tensor names (lora_unet_/lora_te or .lora_A./.lora_down.)"
+    if any(n.startswith(_LORA_PREFIXES) or any(m in n for m in _LORA_MARKERS) for n in names):
+        return "lora", "LoRA tensor names (lora_unet_/lora_te or .lora_A./.lora_down./.lora_linear_layer.)"
     if any(n.startswith("control_model.") or "controlnet_" in n for n in names):
         return "controlnet", "ControlNet tensor names (control_model. or controlnet_)"
     if any(n.startswith("model.diffusion_model.") for n in names):
@@ -195,11 +227,24 @@ def _probe_safetensors(path: Path) -> Probe:
     kind, reason = found
     notes = [reason, f"{len(names)} tensors"]
     metadata = header.get("__metadata__")
-    if isinstance(metadata, dict) and isinstance(metadata.get("modelspec.architecture"), str):
-        notes.append(f"modelspec.architecture {metadata['modelspec.architecture']}")
+    described = [path.name]
+    if isinstance(metadata, dict):
+        for key in ("modelspec.architecture", "modelspec.title"):
+            if isinstance(metadata.get(key), str):
+                notes.append(f"{key} {metadata[key]}")
+                described.append(metadata[key])
+    return _checkpoint(path, kind, "single-file", notes, described)
+
+
+def _checkpoint(path: Path, kind: str, format: str, notes: list[str], described: list[str]) -> Probe:
+    """A single-file probe; a Stable Diffusion checkpoint whose name says turbo/lcm/lightning is a few-step one."""
+    family, flavour = (kind, few_step_flavour(described)) if kind in ("sd15", "sd2", "sdxl") else ("", "")
+    if flavour:
+        notes.append(f"few-step {flavour} model (its name); base family {family}")
     return Probe(
-        kind=kind, format="single-file", files=(path.name,), size_bytes=path.stat().st_size, notes=tuple(notes)
-    )
+        kind="turbo" if flavour else kind, format=format, files=(path.name,), size_bytes=path.stat().st_size,
+        notes=tuple(notes), family=family, few_step=flavour, steps_hint=steps_in_name(" ".join(described)) if flavour else 0,
+    )  # fmt: skip
 
 
 def _pickle_of(path: Path) -> bytes | None:
@@ -245,7 +290,7 @@ def _probe_torch(path: Path) -> Probe:
             f"checkpoint, VAE, LoRA or ControlNet; expected {EXPECTED_LAYOUTS}"
         )
     kind, reason = found
-    return Probe(kind=kind, format="pytorch-zip", files=(path.name,), size_bytes=size, notes=(reason, "pickled: load only trusted files"))  # fmt: skip
+    return _checkpoint(path, kind, "pytorch-zip", [reason, "pickled: load only trusted files"], [path.name])
 
 
 def _probe_onnx(path: Path) -> Probe:
@@ -255,6 +300,27 @@ def _probe_onnx(path: Path) -> Probe:
     if first != b"\x08":  # an ONNX ModelProto starts with field 1, ir_version, a varint
         raise UnknownModelLayout(f"{path} does not start like an ONNX model (ir_version); it may be damaged")
     return Probe(kind="onnx", format="onnx", files=(path.name,), size_bytes=size, notes=())
+
+
+def weights_file_of(folder: Path) -> Path | None:
+    """The one .safetensors file of a folder such as a LoRA repo (pytorch_lora_weights.safetensors), or None."""
+    files = sorted(p for p in folder.glob("*.safetensors") if not p.name.startswith("."))
+    preferred = [p for p in files if p.name == "pytorch_lora_weights.safetensors"]
+    return (preferred or files)[0] if len(preferred or files) == 1 else None
+
+
+def _probe_weights_folder(folder: Path) -> Probe | None:
+    """A folder holding one weights file and no configs (a LoRA or embedding repo): what that file is."""
+    weights = weights_file_of(folder)
+    if weights is None:
+        return None
+    try:
+        found = _probe_safetensors(weights)
+    except UnknownModelLayout:
+        return None
+    files, size = _folder_files(folder)
+    notes = (f"{weights.name}: {found.notes[0]}", *found.notes[1:])
+    return replace(found, format="weights-folder", files=files, size_bytes=size, notes=notes)
 
 
 def probe(path: Path) -> Probe:
@@ -267,6 +333,9 @@ def probe(path: Path) -> Probe:
             return _probe_pipeline(path)
         if (path / "config.json").is_file():
             return _probe_component(path)
+        weights = _probe_weights_folder(path)
+        if weights is not None:
+            return weights
         names = [p.name + ("/" if p.is_dir() else "") for p in path.iterdir() if not p.name.startswith(".")]
         raise UnknownModelLayout(
             f"folder {path} has no model_index.json or config.json (it holds {_found(names)}); "

@@ -19,6 +19,9 @@ class ModelSource:
     kind: str  # "builtin" | "folder" | "hub" | "single_file"
     location: str  # folder path, hub repo id or file path
     revision: str | None = None  # hub sources only; None means the default branch
+    # single files only: a local diffusers folder of the same architecture whose configs (and tokenizers)
+    # describe the checkpoint; "" = from_single_file finds them in the Hugging Face cache or on the hub
+    config: str = ""
 
 
 def _unknown(ref: str) -> ModelNotFound:

@@ -37,7 +37,7 @@ def byte_level_vocab() -> dict[str, int]:
     return {token: index for index, token in enumerate(tokens)}
 
 
-def _build_tokenizer(folder: Path) -> CLIPTokenizer:
+def build_tokenizer(folder: Path) -> CLIPTokenizer:
     source = folder / "tokenizer-source"
     source.mkdir()
     (source / "vocab.json").write_text(json.dumps(byte_level_vocab(), ensure_ascii=False), encoding="utf-8")
@@ -63,7 +63,7 @@ def _build_text_encoder(vocab: dict[str, int]) -> CLIPTextModel:
     return CLIPTextModel(config)
 
 
-def _build_unet(sample_size: int) -> UNet2DConditionModel:
+def build_unet(sample_size: int) -> UNet2DConditionModel:
     torch.manual_seed(0)
     return UNet2DConditionModel(
         sample_size=sample_size,
@@ -79,9 +79,9 @@ def _build_unet(sample_size: int) -> UNet2DConditionModel:
     )
 
 
-def _build_vae(sample_size: int) -> AutoencoderKL:
+def build_vae(sample_size: int, seed: int = 0) -> AutoencoderKL:
     """Four blocks like SD's VAE, so an image is 8 times wider and taller than its latent."""
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     return AutoencoderKL(
         sample_size=sample_size,
         in_channels=3,
@@ -95,27 +95,33 @@ def _build_vae(sample_size: int) -> AutoencoderKL:
     )
 
 
+# The noise schedule every Stable Diffusion 1.x/2.x/XL model was trained with.
+SD_NOISE_SCHEDULE = {
+    "num_train_timesteps": 1000,
+    "beta_start": 0.00085,
+    "beta_end": 0.012,
+    "beta_schedule": "scaled_linear",
+    "steps_offset": 1,
+}
+
+
 def _sd15_scheduler() -> PNDMScheduler:
     """Stable Diffusion 1.5's own scheduler settings; samplers are made from this config."""
     return PNDMScheduler(
-        num_train_timesteps=1000,
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
+        **SD_NOISE_SCHEDULE,
         skip_prk_steps=True,
         set_alpha_to_one=False,
-        steps_offset=1,
     )
 
 
 def build_tiny_sd(folder: Path, width: int) -> None:
     """Save the whole pipeline into folder; `width` is the default image width it is sized for."""
-    tokenizer = _build_tokenizer(folder)
+    tokenizer = build_tokenizer(folder)
     pipeline = StableDiffusionPipeline(
-        vae=_build_vae(width),
+        vae=build_vae(width),
         text_encoder=_build_text_encoder(tokenizer.get_vocab()),
         tokenizer=tokenizer,
-        unet=_build_unet(width // 8),
+        unet=build_unet(width // 8),
         scheduler=_sd15_scheduler(),
         safety_checker=None,
         feature_extractor=None,

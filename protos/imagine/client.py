@@ -249,8 +249,9 @@ class Client:
     async def cancel_pull(self, name: str) -> None:
         await self._call(self._models.CancelPull, models_pb2.CancelPullRequest(name=name))
 
-    async def add_model(self, path: str, name: str = "") -> t.Model:
-        return convert.model_from_pb(await self._call(self._models.Add, models_pb2.AddModelRequest(path=path, name=name)))
+    async def add_model(self, path: str, name: str = "", config: str = "") -> t.Model:
+        request = models_pb2.AddModelRequest(path=path, name=name, config=config)
+        return convert.model_from_pb(await self._call(self._models.Add, request))
 
     async def remove_model(self, name: str, force: bool = False) -> bool:
         """Returns whether files were deleted (an added model's own files never are)."""
@@ -265,3 +266,7 @@ class Client:
     async def list_loaded(self) -> tuple[t.LoadedModel, ...]:
         reply = await self._call(self._models.ListLoaded, models_pb2.ListLoadedRequest())
         return tuple(convert.loaded_from_pb(m) for m in reply.models)
+
+    async def list_samplers(self) -> tuple[t.Sampler, ...]:
+        reply = await self._call(self._models.ListSamplers, models_pb2.ListSamplersRequest())
+        return tuple(t.Sampler(s.name, s.label) for s in reply.samplers)

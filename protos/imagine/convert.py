@@ -6,6 +6,14 @@ servicers call it at their edges.
 
 from __future__ import annotations
 
+import collections.abc
+import dataclasses
+import typing
+from typing import Mapping, TypeVar
+
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
 from imagine import types as t
 from imagine.v1 import jobs_pb2 as jpb
 from imagine.v1 import models_pb2 as mpb
@@ -27,6 +35,7 @@ _STATE_TO_PB = {
     t.JobState.CANCELLED: jpb.JOB_STATE_CANCELLED,
 }
 _STATE_FROM_PB = {v: k for k, v in _STATE_TO_PB.items()}
+_T = TypeVar("_T")
 
 
 def priority_to_pb(priority: t.Priority) -> int:
@@ -61,57 +70,99 @@ def _set_time(ts: object, value: float | None) -> None:
         ts.FromNanoseconds(int(value * 1e9))  # type: ignore[attr-defined]
 
 
+# -- dataclass <-> message, by field name ------------------------------------
+#
+# The task, result and report dataclasses mirror their messages field for field:
+# `X | None` is a proto3 `optional` (or a message field that may be unset),
+# `tuple[X, ...]` a repeated field, Mapping a map. Empty scalars are left unset,
+# which is what proto3 reads back and keeps oneofs such as ImageInput's intact.
+
+
+def fill_pb(msg: Message, value: object) -> Message:
+    """Copy a dataclass's fields into `msg` (same names); returns msg."""
+    hints = t.field_types(type(value))
+    for f in dataclasses.fields(value):  # type: ignore[arg-type]
+        item = getattr(value, f.name)
+        if item is None:
+            continue
+        hint = t.optional_inner(hints[f.name]) or hints[f.name]
+        target = getattr(msg, f.name)
+        if typing.get_origin(hint) is tuple:
+            element = typing.get_args(hint)[0]
+            if dataclasses.is_dataclass(element):
+                for element_value in item:
+                    fill_pb(target.add(), element_value)
+            else:
+                target.extend(item)
+        elif isinstance(item, Mapping):
+            target.update(item)
+        elif dataclasses.is_dataclass(item):
+            fill_pb(target, item)
+            if not target.ListFields():
+                target.SetInParent()  # present even when every field is at its default
+        elif item or t.optional_inner(hints[f.name]) is not None:
+            setattr(msg, f.name, item)
+    return msg
+
+
+def read_pb(cls: type[_T], msg: Message) -> _T:
+    """The dataclass `cls` from a message with the same field names."""
+    hints = t.field_types(cls)
+    fields = msg.DESCRIPTOR.fields_by_name
+    kwargs: dict[str, object] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        hint = hints[f.name]
+        inner = t.optional_inner(hint)
+        if inner is not None and not msg.HasField(f.name):
+            kwargs[f.name] = None
+            continue
+        hint = inner or hint
+        item = getattr(msg, f.name)
+        if typing.get_origin(hint) is tuple:
+            element = typing.get_args(hint)[0]
+            kwargs[f.name] = tuple(read_pb(element, x) if dataclasses.is_dataclass(element) else x for x in item)
+        elif typing.get_origin(hint) in (Mapping, dict, collections.abc.Mapping):
+            kwargs[f.name] = dict(item)
+        elif dataclasses.is_dataclass(hint):
+            kwargs[f.name] = read_pb(hint, item)  # type: ignore[arg-type]
+        elif fields[f.name].type == FieldDescriptor.TYPE_FLOAT:
+            kwargs[f.name] = round(item, 6)  # float32 on the wire: 7.5 stays 7.5, 0.1 comes back as 0.1
+        else:
+            kwargs[f.name] = item
+    return cls(**kwargs)
+
+
 # -- specs -----------------------------------------------------------------
 
 
 def spec_to_pb(spec: t.JobSpec) -> jpb.JobSpec:
-    task = spec.task
     msg = jpb.JobSpec(
         model=spec.model,
         priority=priority_to_pb(spec.priority),
         labels=dict(spec.labels),
         request_id=spec.request_id,
         timeout_seconds=spec.timeout_seconds,
-        txt2img=jpb.Txt2Img(
-            prompt=task.prompt,
-            negative_prompt=task.negative_prompt,
-            width=task.width,
-            height=task.height,
-            steps=task.steps,
-            count=task.count,
-            scheduler=task.scheduler,
-        ),
+        previews=spec.previews,
     )
-    if task.guidance is not None:
-        msg.txt2img.guidance = task.guidance
-    if task.seed is not None:
-        msg.txt2img.seed = task.seed
+    task = getattr(msg, spec.kind)
+    fill_pb(task, spec.task)
+    task.SetInParent()
     return msg
 
 
 def spec_from_pb(msg: jpb.JobSpec) -> t.JobSpec:
     """Raises ValueError naming the field when the message has no usable task."""
-    if msg.WhichOneof("task") != "txt2img":
-        raise ValueError("spec.task: set one task, e.g. txt2img")
-    p = msg.txt2img
-    task = t.Txt2Img(
-        prompt=p.prompt,
-        negative_prompt=p.negative_prompt,
-        width=p.width,
-        height=p.height,
-        steps=p.steps,
-        guidance=round(p.guidance, 6) if p.HasField("guidance") else None,
-        seed=p.seed if p.HasField("seed") else None,
-        count=p.count,
-        scheduler=p.scheduler,
-    )
+    kind = msg.WhichOneof("task")
+    if kind is None:
+        raise ValueError(f"spec.task: set one task: {', '.join(t.TASK_TYPES)}")
     return t.JobSpec(
-        task=task,
+        task=read_pb(t.TASK_TYPES[kind], getattr(msg, kind)),
         model=msg.model,
         priority=priority_from_pb(msg.priority),
         labels=dict(msg.labels),
         request_id=msg.request_id,
         timeout_seconds=msg.timeout_seconds,
+        previews=msg.previews,
     )
 
 
@@ -119,45 +170,23 @@ def spec_from_pb(msg: jpb.JobSpec) -> t.JobSpec:
 
 
 def timings_to_pb(value: t.Timings) -> jpb.Timings:
-    return jpb.Timings(
-        queue_ms=value.queue_ms,
-        load_ms=value.load_ms,
-        run_ms=value.run_ms,
-        encode_ms=value.encode_ms,
-        total_ms=value.total_ms,
-    )
+    return fill_pb(jpb.Timings(), value)
 
 
 def timings_from_pb(msg: jpb.Timings) -> t.Timings:
-    return t.Timings(msg.queue_ms, msg.load_ms, msg.run_ms, msg.encode_ms, msg.total_ms)
+    return read_pb(t.Timings, msg)
 
 
 def output_to_pb(value: t.Output) -> jpb.Output:
-    return jpb.Output(
-        id=value.id,
-        job_id=value.job_id,
-        index=value.index,
-        seed=value.seed,
-        width=value.width,
-        height=value.height,
-        path=value.path,
-        sha256=value.sha256,
-        size_bytes=value.size_bytes,
-    )
+    return fill_pb(jpb.Output(), value)
 
 
 def output_from_pb(msg: jpb.Output) -> t.Output:
-    return t.Output(
-        id=msg.id,
-        job_id=msg.job_id,
-        index=msg.index,
-        seed=msg.seed,
-        width=msg.width,
-        height=msg.height,
-        path=msg.path,
-        sha256=msg.sha256,
-        size_bytes=msg.size_bytes,
-    )
+    return read_pb(t.Output, msg)
+
+
+def report_from_pb(msg: jpb.Report) -> t.Report | None:
+    return read_pb(t.Report, msg) if msg.ListFields() else None
 
 
 def job_to_pb(job: t.Job) -> jpb.Job:
@@ -175,6 +204,8 @@ def job_to_pb(job: t.Job) -> jpb.Job:
     )
     if job.eta_seconds is not None:
         msg.eta_seconds = job.eta_seconds
+    if job.report is not None:
+        fill_pb(msg.report, job.report)
     _set_time(msg.created_at, job.created_at)
     _set_time(msg.started_at, job.started_at)
     _set_time(msg.finished_at, job.finished_at)
@@ -197,6 +228,7 @@ def job_from_pb(msg: jpb.Job) -> t.Job:
         queue_position=msg.queue_position,
         last_seq=msg.last_seq,
         eta_seconds=msg.eta_seconds if msg.HasField("eta_seconds") else None,
+        report=report_from_pb(msg.report),
     )
 
 
@@ -211,17 +243,17 @@ def event_to_pb(event: t.JobEvent) -> jpb.JobEvent:
         msg.queued.eta_known = kind.eta_seconds is not None
         msg.queued.eta_seconds = kind.eta_seconds or 0.0
     elif isinstance(kind, t.Started):
-        msg.started.CopyFrom(jpb.Started(worker=kind.worker, load_ms=kind.load_ms, attempt=kind.attempt))
+        fill_pb(msg.started, kind)
+        msg.started.SetInParent()
     elif isinstance(kind, t.Progress):
-        msg.progress.CopyFrom(jpb.Progress(step=kind.step, total=kind.total, preview=kind.preview))
+        fill_pb(msg.progress, kind)
+        msg.progress.SetInParent()
     elif isinstance(kind, t.Output):
-        msg.output.CopyFrom(output_to_pb(kind))
+        fill_pb(msg.output, kind)
     else:
-        msg.finished.CopyFrom(
-            jpb.Finished(
-                state=state_to_pb(kind.state), error=kind.error, timings=timings_to_pb(kind.timings)
-            )
-        )
+        msg.finished.CopyFrom(jpb.Finished(state=state_to_pb(kind.state), error=kind.error, timings=timings_to_pb(kind.timings)))
+        if kind.report is not None:
+            fill_pb(msg.finished.report, kind.report)
     return msg
 
 
@@ -234,16 +266,14 @@ def event_from_pb(msg: jpb.JobEvent) -> t.JobEvent:
         q = msg.queued
         kind = t.Queued(q.position, q.eta_seconds if q.eta_known else None)
     elif which == "started":
-        s = msg.started
-        kind = t.Started(s.worker, s.load_ms, s.attempt)
+        kind = read_pb(t.Started, msg.started)
     elif which == "progress":
-        p = msg.progress
-        kind = t.Progress(p.step, p.total, p.preview)
+        kind = read_pb(t.Progress, msg.progress)
     elif which == "output":
         kind = output_from_pb(msg.output)
     elif which == "finished":
         f = msg.finished
-        kind = t.Finished(state_from_pb(f.state), f.error, timings_from_pb(f.timings))
+        kind = t.Finished(state_from_pb(f.state), f.error, timings_from_pb(f.timings), report_from_pb(f.report))
     else:
         raise ValueError(f"event {msg.seq} of job {msg.job_id} has no kind")
     return t.JobEvent(job_id=msg.job_id, seq=msg.seq, time=_seconds(msg.time) or 0.0, kind=kind)
@@ -320,20 +350,15 @@ def model_to_pb(model: t.Model) -> mpb.Model:
         sha256=dict(model.sha256),
     )
     if model.defaults is not None:
-        d = model.defaults
-        msg.defaults.CopyFrom(
-            mpb.ModelDefaults(
-                width=d.width, height=d.height, steps=d.steps, guidance=d.guidance, scheduler=d.scheduler
-            )
-        )
+        fill_pb(msg.defaults, model.defaults)
+        msg.defaults.SetInParent()
     return msg
 
 
 def model_from_pb(msg: mpb.Model) -> t.Model:
     defaults = None
     if msg.HasField("defaults"):
-        d = msg.defaults
-        defaults = t.ModelDefaults(d.width, d.height, d.steps, round(d.guidance, 6), d.scheduler)
+        defaults = read_pb(t.ModelDefaults, msg.defaults)
     return t.Model(
         name=msg.name,
         kind=msg.kind,

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import enum
+import functools
+import types
+import typing
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Union
+from typing import Any, Mapping, TypeVar, Union
+
+_T = TypeVar("_T")
 
 
 class Priority(str, enum.Enum):
@@ -34,8 +40,45 @@ class JobState(str, enum.Enum):
 
 
 @dataclass(frozen=True)
-class Txt2Img:
-    """Text to image. Zero / empty / None fields take the model's defaults."""
+class ImageInput:
+    """An image given to a job: set exactly one of the three."""
+
+    data: bytes = b""  # PNG, JPEG or WebP bytes
+    output_id: str = ""  # an earlier job's output
+    input_id: str = ""  # an upload the daemon stored; recorded specs refer to uploads this way
+
+    @property
+    def given(self) -> bool:
+        return bool(self.data or self.output_id or self.input_id)
+
+
+@dataclass(frozen=True)
+class Lora:
+    name: str
+    weight: float | None = None  # None = 1.0
+
+
+@dataclass(frozen=True)
+class Hires:
+    scale: float = 2.0
+    steps: int = 0  # 0 = as many as the first pass
+    denoise: float | None = None  # None = 0.5
+    upscaler: str = ""  # "latent" (default) or "pixel"
+
+
+@dataclass(frozen=True)
+class ControlNet:
+    model: str
+    image: ImageInput
+    preprocessor: str = ""  # "canny" (default) or "none"
+    scale: float | None = None  # None = 1.0
+    low_threshold: int = 0  # 0 = 100
+    high_threshold: int = 0  # 0 = 200
+
+
+@dataclass(frozen=True)
+class _Diffusion:
+    """What every generation task has. Zero / empty / None fields take the model's defaults."""
 
     prompt: str
     negative_prompt: str = ""
@@ -46,9 +89,106 @@ class Txt2Img:
     seed: int | None = None
     count: int = 0
     scheduler: str = ""
+    loras: tuple[Lora, ...] = ()
+    controlnets: tuple[ControlNet, ...] = ()
+    vae: str = ""
 
 
-Task = Txt2Img
+@dataclass(frozen=True)
+class Txt2Img(_Diffusion):
+    hires: Hires | None = None
+
+
+@dataclass(frozen=True)
+class Img2Img(_Diffusion):
+    init_image: ImageInput = ImageInput()
+    strength: float | None = None  # None = 0.75
+
+
+@dataclass(frozen=True)
+class Inpaint(Img2Img):
+    mask: ImageInput = ImageInput()
+    mask_blur: int | None = None  # None = 4
+
+
+@dataclass(frozen=True)
+class Variations:
+    """New images like an earlier output; the daemon records the Img2Img it becomes."""
+
+    output_id: str
+    count: int = 0  # 0 = 4
+    strength: float | None = None  # None = 0.4
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Upscale:
+    """A larger version of an earlier output; the daemon records the Img2Img it becomes."""
+
+    output_id: str
+    scale: float = 2.0
+    denoise: float | None = None  # None = 0.35
+    steps: int = 0
+
+
+@dataclass(frozen=True)
+class Detect:
+    images: tuple[ImageInput, ...]
+    task: str = ""  # detect, segment, pose, classify; "" = the model's own
+    conf: float | None = None
+    iou: float | None = None
+    classes: tuple[str, ...] = ()
+    imgsz: int = 0
+    max_det: int = 0
+    engine: str = ""  # pytorch, onnxruntime; "" = the model's default engine
+
+
+@dataclass(frozen=True)
+class Export:
+    format: str = ""  # "" = onnx
+    half: bool = False
+    int8_calibration: str = ""  # folder of images on the daemon's machine
+    name: str = ""
+    imgsz: int = 0
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    engines: tuple[str, ...] = ()
+    batch_sizes: tuple[int, ...] = ()
+    runs: int = 0
+    warmup: int = 0
+    imgsz: int = 0
+    select: bool = False
+    tolerance: float | None = None
+    validation: str = ""
+
+
+@dataclass(frozen=True)
+class Train:
+    dataset: str
+    epochs: int = 0
+    imgsz: int = 0
+    batch: int = 0
+    tune: int = 0
+    name: str = ""
+
+
+Task = Union[Txt2Img, Img2Img, Inpaint, Variations, Upscale, Detect, Export, Benchmark, Train]
+TASK_KINDS: dict[type, str] = {
+    Txt2Img: "txt2img",
+    Img2Img: "img2img",
+    Inpaint: "inpaint",
+    Variations: "variations",
+    Upscale: "upscale",
+    Detect: "detect",
+    Export: "export",
+    Benchmark: "benchmark",
+    Train: "train",
+}
+TASK_TYPES: dict[str, type] = {kind: cls for cls, kind in TASK_KINDS.items()}
+GENERATION_KINDS = frozenset({"txt2img", "img2img", "inpaint"})
+VISION_KINDS = frozenset({"detect", "export", "benchmark", "train"})
 
 
 @dataclass(frozen=True)
@@ -59,10 +199,16 @@ class JobSpec:
     labels: Mapping[str, str] = field(default_factory=dict)
     request_id: str = ""
     timeout_seconds: int = 0
+    previews: bool = False
 
     @property
     def kind(self) -> str:
-        return "txt2img"
+        return TASK_KINDS[type(self.task)]
+
+    @property
+    def prompt(self) -> str:
+        """The prompt of a generation task; "" for others."""
+        return self.task.prompt if isinstance(self.task, _Diffusion) else ""
 
 
 @dataclass(frozen=True)
@@ -85,6 +231,77 @@ class Output:
     path: str
     sha256: str
     size_bytes: int
+    flagged: bool = False
+    detections: Detections | None = None
+    mime_type: str = "image/png"
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class Keypoint:
+    x: float
+    y: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Detection:
+    class_id: int
+    class_name: str
+    score: float
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    polygon: tuple[Point, ...] = ()
+    keypoints: tuple[Keypoint, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClassScore:
+    class_id: int
+    class_name: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Detections:
+    image_index: int
+    width: int
+    height: int
+    objects: tuple[Detection, ...] = ()
+    top: tuple[ClassScore, ...] = ()
+    engine: str = ""
+    provider: str = ""
+    inference_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class BenchmarkRow:
+    engine: str
+    provider: str
+    batch_size: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    images_per_second: float
+    peak_memory_bytes: int
+    memory_kind: str
+    accuracy: float | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    model: str = ""
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    benchmark: tuple[BenchmarkRow, ...] = ()
+    selected_engine: str = ""
+    summary: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,6 +320,7 @@ class Job:
     queue_position: int = 0
     last_seq: int = 0
     eta_seconds: float | None = None
+    report: Report | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +339,7 @@ class Started:
     worker: str
     load_ms: float
     attempt: int
+    batch_size: int = 1
 
 
 @dataclass(frozen=True)
@@ -128,6 +347,8 @@ class Progress:
     step: int
     total: int
     preview: bytes = b""
+    stage: str = ""
+    metrics: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -135,6 +356,7 @@ class Finished:
     state: JobState
     error: str = ""
     timings: Timings = Timings()
+    report: Report | None = None
 
 
 EventKind = Union[Snapshot, Queued, Started, Progress, Output, Finished]
@@ -202,6 +424,8 @@ class ModelDefaults:
     steps: int
     guidance: float
     scheduler: str
+    vae: str = ""
+    engine: str = ""
 
 
 @dataclass(frozen=True)
@@ -221,6 +445,12 @@ class Model:
     last_used_at: float = 0.0
     files: tuple[str, ...] = ()
     sha256: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sampler:
+    name: str  # what a generation task's scheduler field takes
+    label: str  # AUTOMATIC1111's name for it
 
 
 @dataclass(frozen=True)
@@ -257,25 +487,63 @@ def to_jsonable(value: Any) -> Any:
 
 
 def spec_to_jsonable(spec: JobSpec) -> dict[str, Any]:
-    """What `to_jsonable` gives for a JobSpec, written out for speed (it is stored on every state change)."""
-    return {
-        "task": dict(vars(spec.task)),
-        "model": spec.model,
-        "priority": spec.priority.value,
-        "labels": dict(spec.labels),
-        "request_id": spec.request_id,
-        "timeout_seconds": spec.timeout_seconds,
-        "kind": spec.kind,
-    }
+    return to_jsonable(spec)  # type: ignore[no-any-return]
 
 
 def spec_from_jsonable(data: Mapping[str, Any]) -> JobSpec:
     """The inverse of `to_jsonable` for a JobSpec."""
+    task_data = {k: v for k, v in data["task"].items()}
+    kind = data.get("kind", "txt2img")
     return JobSpec(
-        task=Txt2Img(**data["task"]),
+        task=from_jsonable(TASK_TYPES[kind], task_data),
         model=data.get("model", ""),
         priority=Priority(data.get("priority", "normal")),
         labels=dict(data.get("labels", {})),
         request_id=data.get("request_id", ""),
         timeout_seconds=int(data.get("timeout_seconds", 0)),
+        previews=bool(data.get("previews", False)),
     )
+
+
+def from_jsonable(cls: type[_T], data: Any) -> _T:
+    """A dataclass of `cls` from what `to_jsonable` made of one (bytes come back empty)."""
+    hints = field_types(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name in data:
+            kwargs[f.name] = _value_from_jsonable(hints[f.name], data[f.name])
+    return cls(**kwargs)
+
+
+def _value_from_jsonable(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    inner = optional_inner(hint)
+    if inner is not None:
+        return _value_from_jsonable(inner, value)
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        item = typing.get_args(hint)[0]
+        return tuple(_value_from_jsonable(item, v) for v in value)
+    if origin in (Mapping, dict, collections.abc.Mapping):
+        return dict(value)
+    if dataclasses.is_dataclass(hint):
+        return from_jsonable(hint, value)  # type: ignore[arg-type]
+    if hint is bytes:
+        return b""
+    return value
+
+
+@functools.cache
+def field_types(cls: type) -> dict[str, Any]:
+    """The resolved type of each field of a dataclass of this module."""
+    return typing.get_type_hints(cls)
+
+
+def optional_inner(hint: Any) -> Any:
+    """X for `X | None`, else None."""
+    if typing.get_origin(hint) in (Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(hint)) == 2:
+            return args[0]
+    return None

@@ -13,8 +13,9 @@ from daemon import model_registry
 from daemon.errors import InvalidRequest
 from daemon.model_errors import ModelExists, ModelInUse
 from daemon.model_registry import Registry, kind_defaults
-from daemon.store import AsyncStore, Store
-from daemon.validate import fill_and_check
+from daemon.store import SCHEMA_VERSION, AsyncStore, Store
+from daemon.inputs import Inputs
+from daemon.validate import Context, fill_and_check
 from tests.daemon.test_store import job
 
 
@@ -42,7 +43,7 @@ def test_a_version_1_database_gets_the_models_table(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite"
     v1_database(path)
     store = Store(path)
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert "models" in store.db.table_names()
     assert store.db.execute("SELECT id FROM jobs").fetchall() == [("old",)]  # history kept
     store.close()
@@ -51,7 +52,7 @@ def test_a_version_1_database_gets_the_models_table(tmp_path: Path) -> None:
 
 def test_a_new_database_is_at_version_2(tmp_path: Path) -> None:
     store = Store(tmp_path / "db.sqlite")
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert {"jobs", "outputs", "events", "models"} <= set(store.db.table_names())
 
 
@@ -114,7 +115,8 @@ def test_jobs_inherit_a_registered_models_defaults(tmp_path: Path) -> None:
 
     asyncio.run(register())
     fill = lambda model, **kw: fill_and_check(  # noqa: E731
-        t.JobSpec(t.Txt2Img("p", **kw), model=model), default_model="tiny-sd", models_dir=models_dir
+        t.JobSpec(t.Txt2Img("p", **kw), model=model),
+        Context(default_model="tiny-sd", models_dir=models_dir, inputs=Inputs(tmp_path / "inputs")),
     )
     xl = fill("xl").task
     assert (xl.width, xl.height) == (1024, 1024)
@@ -126,7 +128,7 @@ def test_jobs_inherit_a_registered_models_defaults(tmp_path: Path) -> None:
     assert fill("mine", width=256, steps=3).task.width == 256  # what the job sets wins
     builtin = fill("").task
     assert (builtin.width, builtin.steps) == (256, 20)  # tiny-sd's own
-    with pytest.raises(InvalidRequest, match="lora, not a pipeline"):
+    with pytest.raises(InvalidRequest, match="is a lora, not a model this job can run"):
         fill("a-lora")
     model_registry._snapshots.pop(str(models_dir))
 

@@ -63,13 +63,13 @@ def test_events_are_replayed_in_order(store: Store) -> None:
 
 
 def test_typical_time_uses_similar_successful_jobs_only(store: Store) -> None:
-    assert store.typical_seconds_per_image("tiny-sd", 64, 64, 2) is None
+    assert store.typical_seconds_per_image("tiny-sd", "txt2img", 64, 64, 2) is None
     done = with_state(job("j1"), state=t.JobState.SUCCEEDED, finished_at=2.0, timings=t.Timings(load_ms=1000, run_ms=2000, encode_ms=0))
     failed = with_state(job("j2"), state=t.JobState.FAILED, finished_at=3.0, timings=t.Timings(run_ms=90000))
     store.insert_job(done)
     store.insert_job(failed)
-    assert store.typical_seconds_per_image("tiny-sd", 64, 64, 2) == pytest.approx(3.0)
-    assert store.typical_seconds_per_image("tiny-sd", 128, 64, 2) is None
+    assert store.typical_seconds_per_image("tiny-sd", "txt2img", 64, 64, 2) == pytest.approx(3.0)
+    assert store.typical_seconds_per_image("tiny-sd", "txt2img", 128, 64, 2) is None
 
 
 def test_delete_removes_outputs_and_events(store: Store) -> None:

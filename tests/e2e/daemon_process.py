@@ -21,7 +21,9 @@ class DaemonProcess:
         self.data_dir = data_dir
         self.models_dir = models_dir
         self.socket = Path(tempfile.mkdtemp(prefix="im", dir="/tmp")) / "d.sock"
-        self.env = os.environ | {"IMAGINED_MODELS_DIR": str(models_dir), "HF_HUB_OFFLINE": "1"} | (env or {})
+        # one job per pipeline call unless a test turns batching on, so queue-order tests see the order
+        defaults = {"IMAGINED_MODELS_DIR": str(models_dir), "HF_HUB_OFFLINE": "1", "IMAGINED_MAX_BATCH_SIZE": "1"}
+        self.env = os.environ | defaults | (env or {})
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir / "daemon.log"
 

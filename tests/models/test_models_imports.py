@@ -6,7 +6,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # What the daemon imports to validate jobs; it must not drag in torch, diffusers or transformers.
 LIGHT_MODULES = ["models.catalog", "models.builtin", "models.errors", "models.infotext", "models.params",
-                 "models.samplers", "models.sources", "models.images", "models.download", "models.transfer", "models.hub_files", "models.probe"]  # fmt: skip
+                 "models.samplers", "models.sources", "models.images", "models.download", "models.transfer",
+                 "models.hub_files", "models.probe", "models.lora_syntax"]  # fmt: skip
 
 
 def test_light_modules_do_not_import_torch() -> None:

@@ -109,7 +109,8 @@ def test_single_safetensors_files_by_tensor_names(tmp_path: Path, keys: list[str
     path = _tensors(tmp_path, "model.safetensors", keys)
     found = probe(path)
     assert found == Probe(kind=kind, format="single-file", files=("model.safetensors",),
-                          size_bytes=path.stat().st_size, notes=found.notes)  # fmt: skip
+                          size_bytes=path.stat().st_size, notes=found.notes,
+                          family=kind if kind in ("sd15", "sd2", "sdxl") else "")  # fmt: skip
     assert f"{len(keys)} tensors" in found.notes
 
 

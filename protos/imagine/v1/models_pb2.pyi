@@ -8,18 +8,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ModelDefaults(_message.Message):
-    __slots__ = ("width", "height", "steps", "guidance", "scheduler")
+    __slots__ = ("width", "height", "steps", "guidance", "scheduler", "vae", "engine")
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
     GUIDANCE_FIELD_NUMBER: _ClassVar[int]
     SCHEDULER_FIELD_NUMBER: _ClassVar[int]
+    VAE_FIELD_NUMBER: _ClassVar[int]
+    ENGINE_FIELD_NUMBER: _ClassVar[int]
     width: int
     height: int
     steps: int
     guidance: float
     scheduler: str
-    def __init__(self, width: _Optional[int] = ..., height: _Optional[int] = ..., steps: _Optional[int] = ..., guidance: _Optional[float] = ..., scheduler: _Optional[str] = ...) -> None: ...
+    vae: str
+    engine: str
+    def __init__(self, width: _Optional[int] = ..., height: _Optional[int] = ..., steps: _Optional[int] = ..., guidance: _Optional[float] = ..., scheduler: _Optional[str] = ..., vae: _Optional[str] = ..., engine: _Optional[str] = ...) -> None: ...
 
 class Model(_message.Message):
     __slots__ = ("name", "kind", "source", "location", "description", "installed", "loaded", "defaults", "is_default", "origin", "size_bytes", "installed_at", "last_used_at", "files", "sha256")
@@ -127,12 +131,14 @@ class CancelPullResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class AddModelRequest(_message.Message):
-    __slots__ = ("path", "name")
+    __slots__ = ("path", "name", "config")
     PATH_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
     path: str
     name: str
-    def __init__(self, path: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+    config: str
+    def __init__(self, path: _Optional[str] = ..., name: _Optional[str] = ..., config: _Optional[str] = ...) -> None: ...
 
 class RemoveModelRequest(_message.Message):
     __slots__ = ("name", "force")
@@ -181,3 +187,21 @@ class ListLoadedResponse(_message.Message):
     MODELS_FIELD_NUMBER: _ClassVar[int]
     models: _containers.RepeatedCompositeFieldContainer[_system_pb2.LoadedModel]
     def __init__(self, models: _Optional[_Iterable[_Union[_system_pb2.LoadedModel, _Mapping]]] = ...) -> None: ...
+
+class ListSamplersRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Sampler(_message.Message):
+    __slots__ = ("name", "label")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    label: str
+    def __init__(self, name: _Optional[str] = ..., label: _Optional[str] = ...) -> None: ...
+
+class ListSamplersResponse(_message.Message):
+    __slots__ = ("samplers",)
+    SAMPLERS_FIELD_NUMBER: _ClassVar[int]
+    samplers: _containers.RepeatedCompositeFieldContainer[Sampler]
+    def __init__(self, samplers: _Optional[_Iterable[_Union[Sampler, _Mapping]]] = ...) -> None: ...

@@ -79,6 +79,11 @@ class ModelsStub:
                 request_serializer=imagine_dot_v1_dot_models__pb2.ListLoadedRequest.SerializeToString,
                 response_deserializer=imagine_dot_v1_dot_models__pb2.ListLoadedResponse.FromString,
                 _registered_method=True)
+        self.ListSamplers = channel.unary_unary(
+                '/imagine.v1.Models/ListSamplers',
+                request_serializer=imagine_dot_v1_dot_models__pb2.ListSamplersRequest.SerializeToString,
+                response_deserializer=imagine_dot_v1_dot_models__pb2.ListSamplersResponse.FromString,
+                _registered_method=True)
 
 
 class ModelsServicer:
@@ -153,6 +158,13 @@ class ModelsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSamplers(self, request, context):
+        """The samplers a generation job may name in Txt2Img.scheduler.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ModelsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -200,6 +212,11 @@ def add_ModelsServicer_to_server(servicer, server):
                     servicer.ListLoaded,
                     request_deserializer=imagine_dot_v1_dot_models__pb2.ListLoadedRequest.FromString,
                     response_serializer=imagine_dot_v1_dot_models__pb2.ListLoadedResponse.SerializeToString,
+            ),
+            'ListSamplers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSamplers,
+                    request_deserializer=imagine_dot_v1_dot_models__pb2.ListSamplersRequest.FromString,
+                    response_serializer=imagine_dot_v1_dot_models__pb2.ListSamplersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -445,6 +462,33 @@ class Models:
             '/imagine.v1.Models/ListLoaded',
             imagine_dot_v1_dot_models__pb2.ListLoadedRequest.SerializeToString,
             imagine_dot_v1_dot_models__pb2.ListLoadedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSamplers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/imagine.v1.Models/ListSamplers',
+            imagine_dot_v1_dot_models__pb2.ListSamplersRequest.SerializeToString,
+            imagine_dot_v1_dot_models__pb2.ListSamplersResponse.FromString,
             options,
             channel_credentials,
             insecure,
