@@ -4,10 +4,11 @@ A job alone makes its images one at a time, so image i is exactly the single ima
 gives. `generate_batch` runs several compatible text-to-image jobs (equal `batch_key`) as one
 pipeline call, with per-image prompts and one generator per image.
 
-The pipeline each pass calls comes from `pipeline_for(base, mode)`, and `call_kwargs(mode)` adds
-keyword arguments to that pass's pipeline call: where adapters plug in (LoRA scale, a ControlNet's
-`image` for txt2img but `control_image` for img2img / inpaint, its conditioning scale). A ControlNet
-job passes its ControlNet pipeline as the base; pipeline_for derives the matching img2img class.
+The pipeline each pass calls comes from `pipeline_for(base, mode)`, and `extra_kwargs` (what
+models.conditioning yields: ControlNet maps and scales) go into the job's own pass as given; a pass
+of another mode or size (hires fix's img2img pass, img2img at strength 1 run as txt2img) gets them
+through controlnet.control_kwargs_for, which resizes the maps and moves them to that mode's argument.
+A ControlNet job passes its ControlNet pipeline as the base; pipeline_for derives the other modes' classes.
 """
 
 import weakref
@@ -17,9 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, DiffusionPipeline
+from diffusers import (
+    AutoPipelineForImage2Image,
+    AutoPipelineForInpainting,
+    AutoPipelineForText2Image,
+    DiffusionPipeline,
+)
 from PIL import Image, ImageChops, ImageFilter
 
+from models.controlnet import control_kwargs_for
 from models.errors import Cancelled, ModelError, OutOfDeviceMemory
 from models.images import check_mask_matches, open_image
 from models.kernels import use_batch_invariant_kernels
@@ -32,11 +39,15 @@ StepFn = Callable[[int, int], None]  # (done, total)
 PreviewFn = Callable[[int, int, bytes], None]  # (step, total, png)
 JobStepFn = Callable[[int, int, int], None]  # (job index, done, total)
 JobPreviewFn = Callable[[int, int, int, bytes], None]  # (job index, step, total, png)
-CallKwargsFn = Callable[[str], Mapping[str, Any]]  # mode -> extra keyword arguments for its pipeline call
+PassKwargsFn = Callable[[str, int, int], Mapping[str, Any]]  # (mode, width, height) -> extra call kwargs
 
 use_batch_invariant_kernels()  # the worker may switch it off for speed; see models/kernels.py
 
-_DERIVERS = {"img2img": AutoPipelineForImage2Image, "inpaint": AutoPipelineForInpainting}
+_DERIVERS = {
+    "txt2img": AutoPipelineForText2Image,
+    "img2img": AutoPipelineForImage2Image,
+    "inpaint": AutoPipelineForInpainting,
+}
 
 # Per base pipeline: its scheduler config as loaded (so switching sampler never inherits the previous
 # sampler's settings) and the img2img / inpaint pipelines derived from it, which share its components.
@@ -53,7 +64,7 @@ def pipeline_for(base: DiffusionPipeline, mode: str) -> DiffusionPipeline:
     A component replaced on base since (a VAE override, another ControlNet) is passed on before use.
     """
     _original_scheduler_configs.setdefault(base, base.scheduler.config)
-    if mode == "txt2img":
+    if mode == pipeline_mode(base):
         return base
     pipes = _derived.setdefault(base, {})
     pipe = pipes.get(mode)
@@ -64,6 +75,14 @@ def pipeline_for(base: DiffusionPipeline, mode: str) -> DiffusionPipeline:
         if name != "scheduler" and name in pipe.components and pipe.components[name] is not component:
             setattr(pipe, name, component)
     return pipe
+
+
+def pipeline_mode(pipe: DiffusionPipeline) -> str:
+    """The mode a pipeline class runs, from diffusers' naming: ...Inpaint..., ...Img2Img..., else txt2img."""
+    name = type(pipe).__name__
+    if "Inpaint" in name:
+        return "inpaint"
+    return "img2img" if "Img2Img" in name else "txt2img"
 
 
 def use_sampler(pipe: DiffusionPipeline, base: DiffusionPipeline, name: str, seeds: Sequence[int] = ()) -> None:
@@ -166,10 +185,6 @@ def _one_image_at_a_time_in_vae(pipe: DiffusionPipeline) -> Iterator[None]:
         vae.use_slicing = before
 
 
-def _no_kwargs(mode: str) -> Mapping[str, Any]:
-    return {}
-
-
 def _resize(image: Image.Image, width: int, height: int) -> Image.Image:
     return image.resize((width, height), Image.Resampling.LANCZOS)
 
@@ -183,17 +198,17 @@ class _Run:
         rows: Sequence[_Image],
         inputs: "_Inputs",
         progress: _Progress,
-        call_kwargs: CallKwargsFn | None,
+        pass_kwargs: PassKwargsFn,
     ) -> None:
         self.base = base
         self.rows = rows
         self.params = rows[0].params  # every row shares size, steps, sampler, guidance and mode
         self.inputs = inputs
         self.progress = progress
-        self.call_kwargs = call_kwargs or _no_kwargs
+        self.pass_kwargs = pass_kwargs
 
-    def _call(self, mode: str, steps: int, denoising: int, **kwargs: Any) -> Any:
-        """One pipeline call over all rows; `steps` as diffusers takes them, `denoising` = the steps it runs."""
+    def _call(self, mode: str, size: tuple[int, int], steps: int, denoising: int, **kwargs: Any) -> Any:
+        """One pipeline call over all rows at size; `steps` as diffusers takes them, `denoising` = the steps it runs."""
         pipe = pipeline_for(self.base, mode)
         use_sampler(pipe, self.base, self.params.scheduler, [row.seed for row in self.rows])
         generators = [torch.Generator(device=pipe.device).manual_seed(row.seed) for row in self.rows]
@@ -207,7 +222,7 @@ class _Run:
                 generator=generators,
                 callback_on_step_end=_StepCallback(self.progress, self.rows, denoising, pipe),
                 **kwargs,
-                **self.call_kwargs(mode),
+                **self.pass_kwargs(mode, *size),
             )
         return output.images
 
@@ -215,7 +230,10 @@ class _Run:
         """The images (or, for output_type "latent", the latents) at width x height; None if it runs no step."""
         p = self.params
         if p.mode == "txt2img" or (p.mode == "img2img" and p.strength == 1.0):  # strength 1: nothing of the init image
-            images = self._call("txt2img", p.steps, p.steps, width=p.width, height=p.height, output_type=output_type)
+            size = (p.width, p.height)
+            images = self._call(
+                "txt2img", size, p.steps, p.steps, width=p.width, height=p.height, output_type=output_type
+            )
             if output_type == "pil" and images[0].size != (p.width, p.height):
                 raise ModelError(
                     f"the model returned a {images[0].size[0]}x{images[0].size[1]} image instead of "
@@ -228,12 +246,12 @@ class _Run:
         init, mask = self.inputs.init, self.inputs.mask
         if mask is None:
             return self._call(
-                "img2img", p.steps, denoising, image=[init] * len(self.rows), strength=p.strength,
+                "img2img", init.size, p.steps, denoising, image=[init] * len(self.rows), strength=p.strength,
                 output_type=output_type,
             )  # fmt: skip
         images = self._call(
-            "inpaint", p.steps, denoising, image=init, mask_image=mask, strength=p.strength, width=p.width,
-            height=p.height, output_type="pil",
+            "inpaint", init.size, p.steps, denoising, image=init, mask_image=mask, strength=p.strength,
+            width=p.width, height=p.height, output_type="pil",
         )  # fmt: skip
         return [Image.composite(image, init, _feathered(mask, p.mask_blur)) for image in images]
 
@@ -252,8 +270,8 @@ class _Run:
             image = [_resize(im, width, height) for im in (first or [self.inputs.init] * len(self.rows))]
         steps = hires.steps or p.steps
         return self._call(  # type: ignore[no-any-return]
-            "img2img", steps, denoising_steps(steps, hires.denoise), image=image, strength=hires.denoise,
-            output_type="pil",
+            "img2img", (width, height), steps, denoising_steps(steps, hires.denoise), image=image,
+            strength=hires.denoise, output_type="pil",
         )  # fmt: skip
 
 
@@ -274,6 +292,19 @@ class _Inputs:
             check_mask_matches(init.size, mask.size)
             mask = mask.resize((params.width, params.height), Image.Resampling.BILINEAR)
         return cls(_resize(init, params.width, params.height), mask)
+
+
+def _pass_kwargs(params: GenerateParams, extra: Mapping[str, Any] | None) -> PassKwargsFn:
+    """extra as given for the job's own pass; for a pass of another mode or size, its ControlNet maps moved and resized."""
+
+    def for_pass(mode: str, width: int, height: int) -> Mapping[str, Any]:
+        if not extra:
+            return {}
+        if mode == params.mode and (width, height) == (params.width, params.height):
+            return extra
+        return control_kwargs_for(extra, mode, width, height)
+
+    return for_pass
 
 
 def _feathered(mask: Image.Image, blur: int) -> Image.Image:
@@ -303,7 +334,7 @@ def generate(
     should_cancel: Callable[[], bool],
     on_preview: PreviewFn | None = None,
     *,
-    call_kwargs: CallKwargsFn | None = None,
+    extra_kwargs: Mapping[str, Any] | None = None,
 ) -> list[Image.Image]:
     """params.count images of one job; image i is exactly the single image that seed + i gives.
 
@@ -331,7 +362,8 @@ def generate(
     images: list[Image.Image] = []
     with _out_of_memory_explained(params, 1):
         for i in range(params.count):
-            images += _Run(pipe, [_Image(0, params, params.seed + i)], inputs, progress, call_kwargs).images()
+            row = [_Image(0, params, params.seed + i)]
+            images += _Run(pipe, row, inputs, progress, _pass_kwargs(params, extra_kwargs)).images()
     return images
 
 
@@ -342,7 +374,7 @@ def generate_batch(
     should_cancel: Callable[[int], bool],
     on_preview: JobPreviewFn | None = None,
     *,
-    call_kwargs: CallKwargsFn | None = None,
+    extra_kwargs: Mapping[str, Any] | None = None,
 ) -> list[list[Image.Image]]:
     """Jobs with equal batch_key as ONE pipeline call (per pass); result i holds job i's images.
 
@@ -363,7 +395,7 @@ def generate_batch(
     progress.check_cancelled(range(len(jobs)))
     rows = [_Image(job, params, params.seed + i) for job, params in enumerate(jobs) for i in range(params.count)]
     with _out_of_memory_explained(jobs[0], len(rows)):
-        images = _Run(pipe, rows, _Inputs.load(jobs[0]), progress, call_kwargs).images()
+        images = _Run(pipe, rows, _Inputs.load(jobs[0]), progress, _pass_kwargs(jobs[0], extra_kwargs)).images()
     results: list[list[Image.Image]] = [[] for _ in jobs]
     for row, image in zip(rows, images, strict=True):
         if row.job not in progress.cancelled:

@@ -228,17 +228,8 @@ def test_noisy_samplers_repeat_with_the_seed_in_txt2img(
     assert not np.array_equal(first, _pixels(_run(tiny_pipe, replace(job, seed=job.seed + 1))[0]))
 
 
-def test_call_kwargs_reach_each_pass_with_its_mode(tiny_pipe: StableDiffusionPipeline, params: GenerateParams) -> None:
-    modes: list[str] = []
-
-    def rescaled(mode: str) -> dict[str, float]:
-        modes.append(mode)
-        return {"guidance_rescale": 0.9} if mode == "txt2img" else {}
-
+def test_extra_kwargs_reach_the_pipeline_call(tiny_pipe: StableDiffusionPipeline, params: GenerateParams) -> None:
     job = replace(params, width=32, height=32)
     plain = _pixels(_run(tiny_pipe, job)[0])
-    with_kwargs = generate(tiny_pipe, job, lambda d, t: None, lambda: False, call_kwargs=rescaled)[0]
-    assert not np.array_equal(plain, _pixels(with_kwargs))
-    hires = replace(job, hires=HiresParams(scale=1.5, steps=2, denoise=0.5, upscaler="pixel"))
-    generate(tiny_pipe, hires, lambda d, t: None, lambda: False, call_kwargs=rescaled)
-    assert modes == ["txt2img", "txt2img", "img2img"]
+    rescaled = generate(tiny_pipe, job, lambda d, t: None, lambda: False, extra_kwargs={"guidance_rescale": 0.9})[0]
+    assert not np.array_equal(plain, _pixels(rescaled))
