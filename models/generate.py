@@ -91,6 +91,17 @@ def use_sampler(pipe: DiffusionPipeline, base: DiffusionPipeline, name: str, see
     pipe.scheduler = make_scheduler(name, config, noise_seeds=list(seeds) or None)
 
 
+@contextmanager
+def _sampler(pipe: DiffusionPipeline, base: DiffusionPipeline, name: str, seeds: Sequence[int]) -> Iterator[None]:
+    """use_sampler for one call; pipe gets its scheduler back after, so a job leaves the pipeline as it found it."""
+    before = pipe.scheduler
+    use_sampler(pipe, base, name, seeds)
+    try:
+        yield
+    finally:
+        pipe.scheduler = before
+
+
 @dataclass(frozen=True)
 class _Image:
     """One image to make: a row of a pipeline call."""
@@ -210,9 +221,13 @@ class _Run:
     def _call(self, mode: str, size: tuple[int, int], steps: int, denoising: int, **kwargs: Any) -> Any:
         """One pipeline call over all rows at size; `steps` as diffusers takes them, `denoising` = the steps it runs."""
         pipe = pipeline_for(self.base, mode)
-        use_sampler(pipe, self.base, self.params.scheduler, [row.seed for row in self.rows])
-        generators = [torch.Generator(device=pipe.device).manual_seed(row.seed) for row in self.rows]
-        with torch.inference_mode(), _one_image_at_a_time_in_vae(pipe):
+        seeds = [row.seed for row in self.rows]
+        generators = [torch.Generator(device=pipe.device).manual_seed(seed) for seed in seeds]
+        with (
+            torch.inference_mode(),
+            _sampler(pipe, self.base, self.params.scheduler, seeds),
+            _one_image_at_a_time_in_vae(pipe),
+        ):
             output = pipe(
                 prompt=[row.params.prompt for row in self.rows],
                 negative_prompt=[row.params.negative_prompt for row in self.rows],
