@@ -30,7 +30,7 @@ from models.controlnet import control_kwargs_for
 from models.errors import Cancelled, ModelError, OutOfDeviceMemory
 from models.images import check_mask_matches, open_image
 from models.kernels import use_batch_invariant_kernels
-from models.loading import is_out_of_memory
+from models.loading import is_out_of_memory, loaded_scheduler
 from models.params import GenerateParams, batch_key, check_generate, denoising_steps, hires_size, steps_per_image
 from models.previews import latent_projection, preview_png
 from models.samplers import make_scheduler
@@ -49,11 +49,7 @@ _DERIVERS = {
     "inpaint": AutoPipelineForInpainting,
 }
 
-# Per base pipeline: its scheduler config as loaded (so switching sampler never inherits the previous
-# sampler's settings) and the img2img / inpaint pipelines derived from it, which share its components.
-_original_scheduler_configs: "weakref.WeakKeyDictionary[DiffusionPipeline, Mapping[str, Any]]" = (
-    weakref.WeakKeyDictionary()
-)
+# Per base pipeline: the pipelines of its other modes, derived from it and sharing its components.
 _derived: "weakref.WeakKeyDictionary[DiffusionPipeline, dict[str, DiffusionPipeline]]" = weakref.WeakKeyDictionary()
 
 
@@ -63,7 +59,6 @@ def pipeline_for(base: DiffusionPipeline, mode: str) -> DiffusionPipeline:
     diffusers' AutoPipeline.from_pipe picks the class (SDXL, ControlNet ... variants map automatically).
     A component replaced on base since (a VAE override, another ControlNet) is passed on before use.
     """
-    _original_scheduler_configs.setdefault(base, base.scheduler.config)
     if mode == pipeline_mode(base):
         return base
     pipes = _derived.setdefault(base, {})
@@ -86,8 +81,11 @@ def pipeline_mode(pipe: DiffusionPipeline) -> str:
 
 
 def use_sampler(pipe: DiffusionPipeline, base: DiffusionPipeline, name: str, seeds: Sequence[int] = ()) -> None:
-    """Give pipe a fresh scheduler of the named kind, built from base's scheduler config as loaded."""
-    config = _original_scheduler_configs.setdefault(base, base.scheduler.config)
+    """Give pipe a fresh scheduler of the named kind, built from base's scheduler config as loaded.
+
+    Always from the model's own config, so a sampler never inherits the previous sampler's settings.
+    """
+    config = loaded_scheduler(base).config
     pipe.scheduler = make_scheduler(name, config, noise_seeds=list(seeds) or None)
 
 
