@@ -38,6 +38,7 @@ class Registered:
     location: str
     defaults: t.ModelDefaults
     config: str = ""  # single files: a diffusers folder or built-in name describing the checkpoint
+    engine_model: str = ""  # vision models: the registered export that runs defaults.engine
 
 
 _lock = threading.Lock()
@@ -61,6 +62,7 @@ def kind_defaults(kind: str) -> t.ModelDefaults:
 
 def check_name(name: str) -> str:
     from models.catalog import BUILTIN_MODELS
+    from models.vision.registry import BUILTIN_VISION_MODELS
 
     name = name.strip()
     if not NAME.fullmatch(name):
@@ -69,7 +71,7 @@ def check_name(name: str) -> str:
             f"'{name}' is not a usable model name: letters, digits, '.', '_', '-' and '+', "
             "at most one '/' (as in org/name), starting with a letter or digit",
         )
-    if name in BUILTIN_MODELS:
+    if name in BUILTIN_MODELS or name in BUILTIN_VISION_MODELS:
         raise ModelExists(f"'{name}' is a built-in model; choose another name with --name")
     return name
 
@@ -127,7 +129,9 @@ class Registry:
         """Reload the snapshot validate reads; returns the rows."""
         rows = await self.store.run(Store.models)
         snapshot = {
-            r["name"]: Registered(r["name"], r["kind"], r["location"], _row_defaults(r), r.get("config") or "")
+            r["name"]: Registered(
+                r["name"], r["kind"], r["location"], _row_defaults(r), r.get("config") or "", r.get("engine_model") or ""
+            )
             for r in rows
         }
         with _lock:
@@ -216,6 +220,16 @@ class Registry:
             if link.is_symlink():
                 link.unlink()
             raise
+
+    async def set_engine(self, name: str, engine: str, engine_model: str = "") -> bool:
+        """Make `engine` (run by the registered model engine_model, "" = the model itself) name's default engine.
+
+        False when name is not registered (a built-in keeps its defaults)."""
+        if await self.get_row(name) is None:
+            return False
+        await self.store.run(lambda s: s.set_engine(name, engine, engine_model))
+        await self.refresh()
+        return True
 
     @staticmethod
     def _check_config(config: str, path: Path) -> str:

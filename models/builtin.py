@@ -92,19 +92,24 @@ def ensure_builtin(name: str, models_dir: Path) -> Path:
     model = BUILTIN_MODELS.get(name)
     if model is None:
         raise ModelNotFound(f"unknown built-in model '{name}'; the built-in models are: {', '.join(BUILTIN_MODELS)}")
+    return build_once(name, models_dir, model.build, model.is_complete)
+
+
+def build_once(name: str, models_dir: Path, build: Callable[[Path], None], is_complete: Callable[[Path], bool]) -> Path:
+    """models_dir/name, made by build(folder) unless is_complete already holds for it."""
     target = models_dir / name
-    if model.is_complete(target):
+    if is_complete(target):
         return target
     models_dir.mkdir(parents=True, exist_ok=True)
     # Build beside the target and rename it into place, so the target is either absent or complete.
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.building-", dir=models_dir))
     staging.chmod(0o755)  # mkdtemp makes it private; the installed model should not be
     try:
-        model.build(staging)
+        build(staging)
         try:
             os.rename(staging, target)
         except OSError:
-            if not model.is_complete(target):  # not a lost race: something else is in the way
+            if not is_complete(target):  # not a lost race: something else is in the way
                 raise ModelError(
                     f"cannot install built-in model '{name}': {target} exists but is not a complete model; "
                     "remove that folder and try again"

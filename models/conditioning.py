@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from models import controlnet, vae
 from models.controlnet import controlled
 from models.lora import applied_loras
 from models.params import GenerateParams
@@ -44,3 +45,12 @@ def conditioned(pipe: Any, params: GenerateParams, models_dir: Path) -> Iterator
             pipe, params.controlnets, params.mode, params.width, params.height, models_dir
         ) as pipeline_and_kwargs:
             yield pipeline_and_kwargs
+
+
+def forget_loaded_addons() -> int:
+    """Drop the kept VAEs and ControlNets (not in use by a running job) to free device memory; returns how many.
+
+    They sit outside the pipeline cache's budget, so call this where that cache frees memory (out of
+    memory, unload all). LoRA adapters live inside their pipeline and go with it.
+    """
+    return vae.forget_loaded() + controlnet.forget_loaded()

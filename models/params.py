@@ -134,7 +134,7 @@ def _check_side(field: str, value: int) -> None:
         raise InvalidParameter(field, f"{field} must be a multiple of 8 and at least 8 pixels, got {value}")
 
 
-def _check_range(field: str, value: float, low: float, high: float) -> None:
+def check_range(field: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
         raise InvalidParameter(field, f"{field} must be between {low} and {high}, got {value}")
 
@@ -146,9 +146,9 @@ def check_txt2img(params: Txt2ImgParams) -> None:
     _check_side("width", params.width)
     _check_side("height", params.height)
     _check_pixel_cap("width", params.width, params.height, "width x height")
-    _check_range("steps", params.steps, 1, MAX_STEPS)
-    _check_range("count", params.count, 1, MAX_COUNT)
-    _check_range("guidance", params.guidance, 0.0, MAX_GUIDANCE)
+    check_range("steps", params.steps, 1, MAX_STEPS)
+    check_range("count", params.count, 1, MAX_COUNT)
+    check_range("guidance", params.guidance, 0.0, MAX_GUIDANCE)
     if params.seed < 0 or params.seed + params.count - 1 > MAX_SEED:
         raise InvalidParameter(
             "seed",
@@ -175,8 +175,8 @@ def _check_hires(params: GenerateParams, hires: HiresParams) -> None:
         raise InvalidParameter(
             "hires.scale", f"hires.scale must be above 1 and at most {MAX_HIRES_SCALE}, got {hires.scale}"
         )
-    _check_range("hires.steps", hires.steps, 0, MAX_STEPS)
-    _check_range("hires.denoise", hires.denoise, 0.0, 1.0)
+    check_range("hires.steps", hires.steps, 0, MAX_STEPS)
+    check_range("hires.denoise", hires.denoise, 0.0, 1.0)
     if hires.upscaler not in HIRES_UPSCALERS:
         raise InvalidParameter(
             "hires.upscaler", f"unknown hires.upscaler '{hires.upscaler}'; choose one of: {', '.join(HIRES_UPSCALERS)}"
@@ -202,32 +202,32 @@ def _check_adapters(params: GenerateParams) -> None:
     if len(params.loras) > MAX_LORAS:
         raise InvalidParameter("loras", f"loras: at most {MAX_LORAS} LoRAs per job, got {len(params.loras)}; drop some")
     for i, lora in enumerate(params.loras):
-        _check_range(f"loras[{i}].weight", lora.weight, -MAX_LORA_WEIGHT, MAX_LORA_WEIGHT)
+        check_range(f"loras[{i}].weight", lora.weight, -MAX_LORA_WEIGHT, MAX_LORA_WEIGHT)
     if len(params.controlnets) > MAX_CONTROLNETS:
         raise InvalidParameter(
             "controlnets",
             f"controlnets: at most {MAX_CONTROLNETS} ControlNets per job, got {len(params.controlnets)}; drop some",
         )
     for i, control in enumerate(params.controlnets):
-        _check_range(f"controlnets[{i}].scale", control.scale, 0.0, MAX_CONTROL_SCALE)
+        check_range(f"controlnets[{i}].scale", control.scale, 0.0, MAX_CONTROL_SCALE)
         if control.preprocessor not in CONTROL_PREPROCESSORS:
             raise InvalidParameter(
                 f"controlnets[{i}].preprocessor",
                 f"unknown controlnets[{i}].preprocessor '{control.preprocessor}'; "
                 f"choose one of: {', '.join(CONTROL_PREPROCESSORS)}",
             )
-        _check_range(f"controlnets[{i}].low_threshold", control.low_threshold, 0, 255)
-        _check_range(f"controlnets[{i}].high_threshold", control.high_threshold, control.low_threshold, 255)
+        check_range(f"controlnets[{i}].low_threshold", control.low_threshold, 0, 255)
+        check_range(f"controlnets[{i}].high_threshold", control.high_threshold, control.low_threshold, 255)
 
 
 def check_generate(params: GenerateParams) -> None:
     """check_txt2img, then every parameter of img2img, inpainting, hires fix, adapters and previews."""
     check_txt2img(params)
-    _check_range("strength", params.strength, 0.0, 1.0)
+    check_range("strength", params.strength, 0.0, 1.0)
     if params.mask_image and not params.init_image:
         raise InvalidParameter("mask_image", "mask_image needs an init_image to inpaint; give the image to paint on")
-    _check_range("mask_blur", params.mask_blur, 0, MAX_MASK_BLUR)
-    _check_range("preview_every", params.preview_every, 0, params.steps)
+    check_range("mask_blur", params.mask_blur, 0, MAX_MASK_BLUR)
+    check_range("preview_every", params.preview_every, 0, params.steps)
     if params.hires is not None:
         _check_hires(params, params.hires)
     _check_adapters(params)

@@ -12,6 +12,7 @@ daemon's sentence; nothing here returns protobuf messages.
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,12 @@ class Client:
 
     async def close(self) -> None:
         await self._channel.close()
+
+    def as_owner(self, owner: str) -> Client:
+        """This client acting for `owner` (see `on_behalf_of`) over the same channel; close the original."""
+        other = copy.copy(self)
+        other._metadata = ((ON_BEHALF_OF, owner),)
+        return other
 
     async def _call(self, call: Callable[..., Awaitable[_R]], request: object) -> _R:
         try:
