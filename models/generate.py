@@ -29,7 +29,7 @@ from PIL import Image, ImageChops, ImageFilter
 from models.controlnet import control_kwargs_for
 from models.errors import Cancelled, ModelError, OutOfDeviceMemory
 from models.images import check_mask_matches, open_image
-from models.kernels import use_batch_invariant_kernels
+from models.kernels import batch_invariant_kernels
 from models.loading import is_out_of_memory, loaded_scheduler
 from models.params import GenerateParams, batch_key, check_generate, denoising_steps, hires_size, steps_per_image
 from models.previews import latent_projection, preview_png
@@ -40,8 +40,6 @@ PreviewFn = Callable[[int, int, bytes], None]  # (step, total, png)
 JobStepFn = Callable[[int, int, int], None]  # (job index, done, total)
 JobPreviewFn = Callable[[int, int, int, bytes], None]  # (job index, step, total, png)
 PassKwargsFn = Callable[[str, int, int], Mapping[str, Any]]  # (mode, width, height) -> extra call kwargs
-
-use_batch_invariant_kernels()  # the worker may switch it off for speed; see models/kernels.py
 
 _DERIVERS = {
     "txt2img": AutoPipelineForText2Image,
@@ -223,6 +221,7 @@ class _Run:
         generators = [torch.Generator(device=pipe.device).manual_seed(seed) for seed in seeds]
         with (
             torch.inference_mode(),
+            batch_invariant_kernels(),
             _sampler(pipe, self.base, self.params.scheduler, seeds),
             _one_image_at_a_time_in_vae(pipe),
         ):

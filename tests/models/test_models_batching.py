@@ -102,3 +102,14 @@ def test_the_batch_stops_when_every_job_is_cancelled(
 def test_incompatible_jobs_are_refused(tiny_pipe: StableDiffusionPipeline, jobs: list[GenerateParams]) -> None:
     with pytest.raises(ValueError, match="batch_key"):
         _batched(tiny_pipe, [jobs[0], replace(jobs[1], steps=4)])
+
+
+def test_the_exact_kernels_hold_only_while_generating(
+    tiny_pipe: StableDiffusionPipeline, jobs: list[GenerateParams]
+) -> None:
+    import torch
+
+    seen: list[bool] = []
+    generate(tiny_pipe, jobs[0], lambda done, total: seen.append(torch.backends.mkldnn.enabled), lambda: False)
+    assert seen == [False] * jobs[0].steps
+    assert torch.backends.mkldnn.enabled  # other work in the worker keeps oneDNN
