@@ -132,11 +132,6 @@ def fill(spec: t.JobSpec, ctx: Context) -> t.JobSpec:
         )
         if changes["hires"].upscaler not in UPSCALERS:  # type: ignore[attr-defined]
             raise InvalidRequest(f"{kind}.hires.upscaler", f"{kind}.hires.upscaler must be one of {', '.join(UPSCALERS)}")
-        if task.controlnets:
-            raise InvalidRequest(
-                f"{kind}.hires",
-                f"{kind}.hires: hires fix with ControlNets is not supported; generate, then `imagine upscale` the output",
-            )
     filled = dataclasses.replace(task, width=task.width or width, height=task.height or height, **changes)  # type: ignore[arg-type]
     _check(filled, kind, ctx, spec.previews)
     return dataclasses.replace(spec, model=model, task=filled)
