@@ -59,7 +59,7 @@ def _unregistered_defaults(model: str, models_dir: Path) -> ModelDefaults:
         raise ModelNotInstalled(str(exc)) from exc
     except catalog.ModelNotFound as exc:
         raise ModelUnknown(str(exc)) from exc
-    return catalog.defaults_for(source)  # an unregistered path or hub id is not probed: SD 1.5 defaults
+    return catalog.defaults_for(source)  # read from the model's files where they are here (see models.catalog)
 
 
 def resolve_part(name: str, kind: str, models_dir: Path) -> str:
@@ -87,3 +87,38 @@ def resolve_part(name: str, kind: str, models_dir: Path) -> str:
         f"{label} '{name}' is not installed: add its file with `imagine models add FILE --name {name}` "
         f"(`imagine models list` shows what is installed)"
     )
+
+
+def default_engine(model: str, models_dir: Path) -> str:
+    """The engine a detect job on `model` uses when it names none: the registered choice, else its weights'."""
+    from daemon.model_registry import registered
+
+    entry = registered(models_dir).get(model)
+    if entry is not None and entry.defaults.engine:
+        return entry.defaults.engine.split("-")[0]  # onnxruntime-int8 runs on onnxruntime
+    onnx = entry.kind == "onnx" if entry is not None else model.endswith(".onnx")
+    return "onnxruntime" if onnx else "pytorch"
+
+
+def engine_model(model: str, engine: str, models_dir: Path) -> str:
+    """Where a detect job on `engine` runs: the model's registered export for it ("" = the model itself).
+
+    InvalidRequest when the model's weights need another engine and it has no export for this one."""
+    from daemon.model_registry import registered
+
+    models = registered(models_dir)
+    entry = models.get(model)
+    if entry is not None and entry.engine_model and entry.defaults.engine.split("-")[0] == engine:
+        export = models.get(entry.engine_model)
+        if export is not None:
+            return export.location
+    onnx = entry.kind == "onnx" if entry is not None else model.endswith(".onnx")
+    weights_engine = "onnxruntime" if onnx else "pytorch"
+    if engine != weights_engine:
+        raise InvalidRequest(
+            "detect.engine",
+            f"detect.engine: model '{model}' runs on {weights_engine}; for {engine}, export it first "
+            f"(`imagine models export {model} --format onnx`) and detect with the exported model, "
+            f"or let `imagine bench {model} --select` choose",
+        )
+    return ""

@@ -25,7 +25,6 @@ from daemon.errors import InvalidRequest, ModelUnknown
 from daemon.model_errors import ModelExists, ModelInUse
 from daemon.store import AsyncStore, Store
 
-from models.builtin import PIPELINE_KINDS  # the kinds a generation job can run; lora, vae, controlnet are parts
 NAME = re.compile(r"[A-Za-z0-9][\w.+-]{0,95}(?:/[A-Za-z0-9][\w.+-]{0,95})?")
 
 
@@ -38,6 +37,7 @@ class Registered:
     location: str
     defaults: t.ModelDefaults
     config: str = ""  # single files: a diffusers folder or built-in name describing the checkpoint
+    engine_model: str = ""  # vision models: the registered export that runs defaults.engine
 
 
 _lock = threading.Lock()
@@ -61,6 +61,7 @@ def kind_defaults(kind: str) -> t.ModelDefaults:
 
 def check_name(name: str) -> str:
     from models.catalog import BUILTIN_MODELS
+    from models.vision.registry import BUILTIN_VISION_MODELS
 
     name = name.strip()
     if not NAME.fullmatch(name):
@@ -69,7 +70,7 @@ def check_name(name: str) -> str:
             f"'{name}' is not a usable model name: letters, digits, '.', '_', '-' and '+', "
             "at most one '/' (as in org/name), starting with a letter or digit",
         )
-    if name in BUILTIN_MODELS:
+    if name in BUILTIN_MODELS or name in BUILTIN_VISION_MODELS:
         raise ModelExists(f"'{name}' is a built-in model; choose another name with --name")
     return name
 
@@ -127,7 +128,9 @@ class Registry:
         """Reload the snapshot validate reads; returns the rows."""
         rows = await self.store.run(Store.models)
         snapshot = {
-            r["name"]: Registered(r["name"], r["kind"], r["location"], _row_defaults(r), r.get("config") or "")
+            r["name"]: Registered(
+                r["name"], r["kind"], r["location"], _row_defaults(r), r.get("config") or "", r.get("engine_model") or ""
+            )
             for r in rows
         }
         with _lock:
@@ -216,6 +219,16 @@ class Registry:
             if link.is_symlink():
                 link.unlink()
             raise
+
+    async def set_engine(self, name: str, engine: str, engine_model: str = "") -> bool:
+        """Make `engine` (run by the registered model engine_model, "" = the model itself) name's default engine.
+
+        False when name is not registered (a built-in keeps its defaults)."""
+        if await self.get_row(name) is None:
+            return False
+        await self.store.run(lambda s: s.set_engine(name, engine, engine_model))
+        await self.refresh()
+        return True
 
     @staticmethod
     def _check_config(config: str, path: Path) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import inspect
 import time
 from pathlib import Path
+from typing import Any
 
 import imagine
 from imagine import types as t
@@ -39,10 +41,24 @@ class Runtime:
         await self.registry.refresh()
         recovered = await self.scheduler.recover()
         self.executor = Executor(self.config, self.scheduler)
+        self.executor.on_report = self._on_report
         self.executor.start()
         # load the model catalog (torch, diffusers) off the event loop while the server comes up
         self._preload = asyncio.create_task(asyncio.to_thread(importlib.import_module, "models.catalog"))
         return recovered
+
+    async def _on_report(self, job: t.Job, report: t.Report, data: dict[str, Any]) -> t.Report:
+        """Register what a job made (an export, trained weights) and apply a benchmark's engine choice."""
+        made = data.get("register")
+        if made is not None:
+            await self.registry.register({**made, "source": "local", "origin": f"job {job.id}"})
+        chosen = data.get("select")
+        if chosen is not None and not await self.registry.set_engine(
+            job.spec.model, chosen["engine"], chosen.get("engine_model", "")
+        ):
+            note = f"; {job.spec.model} is built in, so its default engine stays (register a copy to keep a choice)"
+            report = dataclasses.replace(report, summary=report.summary + note)
+        return report
 
     async def close(self) -> None:
         await self.pulls.close()
@@ -97,7 +113,7 @@ class Runtime:
     async def _check_model(self, name: str) -> str:
         """The model as a job would name it; NOT_FOUND / FAILED_PRECONDITION before the worker is bothered."""
         from daemon.model_refs import resolve_pipeline
-        from daemon.model_registry import PIPELINE_KINDS
+        from models.builtin import PIPELINE_KINDS
 
         return (await asyncio.to_thread(resolve_pipeline, name, self.config.model_store, PIPELINE_KINDS))[1]
 
@@ -113,7 +129,7 @@ class Runtime:
                 continue
             d = builtin.defaults
             folder = self.config.model_store / builtin.name
-            installed = (folder / "model_index.json").is_file()
+            installed = builtin.is_complete(folder)
             models.append(
                 t.Model(
                     name=builtin.name,
@@ -128,6 +144,27 @@ class Runtime:
                     origin="built on this machine from configs and seeded random weights",
                     size_bytes=await asyncio.to_thread(_size_of, folder) if installed else 0,
                     last_used_at=last_used.get(builtin.name, 0.0),
+                    files=await asyncio.to_thread(_files_of, folder) if installed and show else (),
+                )
+            )
+        vision = await asyncio.to_thread(importlib.import_module, "models.vision.registry")
+        for seer in vision.BUILTIN_VISION_MODELS.values():
+            if show is not None and seer.name != show:
+                continue
+            folder = self.config.model_store / seer.name
+            installed = (folder / vision.INFO_FILE).is_file()
+            models.append(
+                t.Model(
+                    name=seer.name,
+                    kind="yolo",
+                    source="builtin",
+                    location=str(folder),
+                    description=f"{seer.description} Task: {seer.task}.",
+                    installed=installed,
+                    loaded=seer.name in loaded,
+                    origin="built on this machine from ultralytics' bundled config and seeded random weights",
+                    size_bytes=await asyncio.to_thread(_size_of, folder) if installed else 0,
+                    last_used_at=last_used.get(seer.name, 0.0),
                     files=await asyncio.to_thread(_files_of, folder) if installed and show else (),
                 )
             )

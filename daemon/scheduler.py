@@ -254,7 +254,7 @@ class Scheduler:
                 if key is not None:
                     pixels = [_pixels(first.job.spec)]
 
-                    def alike(candidate: QueueEntry) -> bool:
+                    def alike(candidate: QueueEntry, key: object = key, pixels: list[int] = pixels) -> bool:
                         record = self._waiting.get(candidate.job_id)
                         if record is None or key_of(record.job.spec) != key:
                             return False

@@ -132,6 +132,7 @@ class Store:
                 self.db["models"].add_column("vae", str)
                 self.db["models"].add_column("engine", str)
                 self.db["models"].add_column("config", str)
+                self.db["models"].add_column("engine_model", str)
                 self.db.execute("PRAGMA user_version=3")
 
     def _create_v1(self) -> None:
@@ -348,6 +349,10 @@ class Store:
     def get_model(self, name: str) -> dict[str, Any] | None:
         rows = list(self.db["models"].rows_where("name = ?", [name], limit=1))
         return _model_row(rows[0]) if rows else None
+
+    def set_engine(self, name: str, engine: str, engine_model: str) -> None:
+        with self.db.conn:
+            self.db.execute("UPDATE models SET engine = ?, engine_model = ? WHERE name = ?", [engine, engine_model, name])
 
     def delete_model(self, name: str) -> None:
         with self.db.conn:

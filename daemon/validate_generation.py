@@ -9,8 +9,8 @@ from imagine import types as t
 from daemon.errors import InvalidRequest
 from daemon.job_params import generate_params
 from daemon.model_refs import resolve_part, resolve_pipeline
-from daemon.model_registry import PIPELINE_KINDS
 from daemon.validate import Context
+from models.builtin import PIPELINE_KINDS
 
 MAX_SEED = 2**32 - 1
 MAX_PROMPT_CHARS = 4000
@@ -132,11 +132,6 @@ def fill(spec: t.JobSpec, ctx: Context) -> t.JobSpec:
         )
         if changes["hires"].upscaler not in UPSCALERS:  # type: ignore[attr-defined]
             raise InvalidRequest(f"{kind}.hires.upscaler", f"{kind}.hires.upscaler must be one of {', '.join(UPSCALERS)}")
-        if task.controlnets:
-            raise InvalidRequest(
-                f"{kind}.hires",
-                f"{kind}.hires: hires fix with ControlNets is not supported; generate, then `imagine upscale` the output",
-            )
     filled = dataclasses.replace(task, width=task.width or width, height=task.height or height, **changes)  # type: ignore[arg-type]
     _check(filled, kind, ctx, spec.previews)
     return dataclasses.replace(spec, model=model, task=filled)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 from imagine import types as t
-from daemon.errors import InvalidRequest
-from daemon.model_refs import resolve_pipeline
+from daemon.errors import InvalidRequest, ModelUnknown
+from daemon.model_refs import default_engine, engine_model, resolve_pipeline
 from daemon.validate import Context
 
 VISION_MODEL_KINDS = ("yolo", "onnx")
@@ -15,6 +16,33 @@ DEFAULT_VISION_MODEL = "tiny-yolo"
 TASKS = ("detect", "segment", "pose", "classify")
 ENGINES = ("pytorch", "onnxruntime")
 MAX_IMAGES = 64
+
+
+def resolve_vision(model: str, models_dir: Path) -> str:
+    """The model as the job records it: a registered name, a built-in, or a .pt/.onnx file or export folder."""
+    from daemon.model_registry import registered
+    from models.errors import ModelNotFound
+    from models.vision.registry import resolve_vision_model
+
+    from models.catalog import BUILTIN_MODELS
+
+    if model in registered(models_dir) or model in BUILTIN_MODELS:  # BUILTIN_MODELS: refused, with its kind
+        return resolve_pipeline(model, models_dir, VISION_MODEL_KINDS)[1]
+    try:
+        resolve_vision_model(model, models_dir)
+    except ModelNotFound as exc:
+        raise ModelUnknown(str(exc)) from exc
+    return model
+
+
+def _checked(kind: str, check: Callable[[], None]) -> None:
+    from models.errors import InvalidParameter
+
+    try:
+        check()
+    except InvalidParameter as exc:
+        message = str(exc)
+        raise InvalidRequest(f"{kind}.{exc.field}", f"{kind}.{message if message.startswith(exc.field) else f'{exc.field}: {message}'}") from exc
 
 
 def _range(field: str, value: float, low: float, high: float) -> None:
@@ -47,11 +75,14 @@ def _new_name(field: str, name: str, models_dir: Path) -> str:
 
 
 def fill(spec: t.JobSpec, ctx: Context) -> t.JobSpec:
-    model = spec.model.strip() or DEFAULT_VISION_MODEL
-    defaults, model = resolve_pipeline(model, ctx.models_dir, VISION_MODEL_KINDS)
+    from models.vision.registry import DEFAULT_MODEL_FOR_TASK
+
     task = spec.task
+    wanted = task.task.strip().lower() if isinstance(task, t.Detect) else ""
+    model = resolve_vision(spec.model.strip() or DEFAULT_MODEL_FOR_TASK.get(wanted, DEFAULT_VISION_MODEL), ctx.models_dir)
     if isinstance(task, t.Detect):
-        task = _detect(task, ctx, getattr(defaults, "engine", "") or "pytorch")
+        task = _detect(task, ctx, default_engine(model, ctx.models_dir))
+        engine_model(model, task.engine, ctx.models_dir)  # an engine the model cannot run on is refused now
     elif isinstance(task, t.Export):
         task = _export(task, model, ctx)
     elif isinstance(task, t.Benchmark):
@@ -63,7 +94,9 @@ def fill(spec: t.JobSpec, ctx: Context) -> t.JobSpec:
     return dataclasses.replace(spec, model=model, task=task)
 
 
-def _detect(task: t.Detect, ctx: Context, default_engine: str) -> t.Detect:
+def _detect(task: t.Detect, ctx: Context, engine_by_default: str) -> t.Detect:
+    from models.vision.params import DetectParams, check_detect
+
     if not task.images:
         raise InvalidRequest("detect.images", "detect.images is empty; give at least one image")
     if len(task.images) > MAX_IMAGES:
@@ -71,19 +104,17 @@ def _detect(task: t.Detect, ctx: Context, default_engine: str) -> t.Detect:
     kind = task.task.strip().lower()
     if kind and kind not in TASKS:
         raise InvalidRequest("detect.task", f"detect.task must be one of {', '.join(TASKS)}, got {task.task!r}")
-    engine = task.engine.strip().lower() or default_engine
+    engine = task.engine.strip().lower() or engine_by_default
     if engine not in ENGINES:
         raise InvalidRequest("detect.engine", f"detect.engine must be one of {', '.join(ENGINES)}, got {task.engine!r}")
     conf = 0.25 if task.conf is None else task.conf
     iou = 0.7 if task.iou is None else task.iou
-    _range("detect.conf", conf, 0.0, 1.0)
-    _range("detect.iou", iou, 0.0, 1.0)
-    _imgsz("detect.imgsz", task.imgsz)
-    _range("detect.max_det", task.max_det or 300, 1, 10000)
+    classes = tuple(c.strip() for c in task.classes if c.strip())
+    params = DetectParams(task=kind or "detect", conf=conf, iou=iou, classes=classes, imgsz=task.imgsz or None, max_det=task.max_det or 300)
+    _checked("detect", lambda: check_detect(params))
     images = tuple(ctx.image(image, f"detect.images[{i}]") for i, image in enumerate(task.images))
     return dataclasses.replace(
-        task, images=images, task=kind, engine=engine, conf=conf, iou=iou, max_det=task.max_det or 300,
-        classes=tuple(c.strip() for c in task.classes if c.strip()),
+        task, images=images, task=kind, engine=engine, conf=conf, iou=iou, max_det=task.max_det or 300, classes=classes
     )
 
 
@@ -101,10 +132,14 @@ def _export(task: t.Export, model: str, ctx: Context) -> t.Export:
 
 
 def _benchmark(task: t.Benchmark, ctx: Context) -> t.Benchmark:
+    from models.vision.params import BENCH_ENGINES
+
     engines = tuple(e.strip().lower() for e in task.engines)
-    unknown = [e for e in engines if e not in ENGINES]
+    unknown = [e for e in engines if e not in BENCH_ENGINES]
     if unknown:
-        raise InvalidRequest("benchmark.engines", f"benchmark.engines: unknown {', '.join(unknown)}; use {', '.join(ENGINES)}")
+        raise InvalidRequest(
+            "benchmark.engines", f"benchmark.engines: unknown {', '.join(unknown)}; use {', '.join(BENCH_ENGINES)}"
+        )
     batch_sizes = task.batch_sizes or (1, 4)
     for size in batch_sizes:
         _range("benchmark.batch_sizes", size, 1, 64)
@@ -122,10 +157,10 @@ def _benchmark(task: t.Benchmark, ctx: Context) -> t.Benchmark:
 
 
 def _train(task: t.Train, model: str, ctx: Context) -> t.Train:
-    from models.catalog import dataset_problems
+    from models.vision.dataset import validate_dataset
 
     dataset = _folder("train.dataset", task.dataset, "a YOLO-format dataset folder (data.yaml, images/, labels/)")
-    problems = dataset_problems(Path(dataset))
+    problems = validate_dataset(Path(dataset))
     if problems:
         shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
         raise InvalidRequest("train.dataset", f"train.dataset {dataset} cannot be trained on: {shown}")

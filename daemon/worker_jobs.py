@@ -12,6 +12,7 @@ from imagine import types as t
 from daemon.config import Config
 from daemon.inputs import Inputs
 from daemon.job_params import generate_params
+from daemon.model_refs import engine_model
 from daemon.protocol import Message
 from daemon.store import JobRecord
 
@@ -35,6 +36,7 @@ def worker_job(record: JobRecord, config: Config, inputs: Inputs) -> Message:
     fields = {f.name: getattr(task, f.name) for f in dataclasses.fields(task)}
     if isinstance(task, t.Detect):
         fields["images"] = [str(inputs.path(image.input_id)) for image in task.images]
+        message["engine_model"] = engine_model(spec.model, task.engine, config.model_store)
     return message | {"kind": spec.kind, "params": fields, "run_dir": str(config.runs_dir / job.id)}
 
 

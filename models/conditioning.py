@@ -11,9 +11,9 @@ How the worker uses it with the generation core (models.generate):
   (StableDiffusion[XL]ControlNet[Img2Img|Inpaint]Pipeline, made with from_pipe: every weight shared,
   the model's own scheduler), and `extra` holds the control maps at params.width x params.height
   plus controlnet_conditioning_scale; the maps go under `image` for txt2img and under
-  `control_image` for img2img / inpaint, where `image` is the init image. A pass in another mode or
-  at another size (hires fix's img2img pass) takes controlnet.control_kwargs_for(extra, "img2img",
-  width, height) instead of extra, and AutoPipelineForImage2Image.from_pipe(pipe) as its pipeline.
+  `control_image` for img2img / inpaint, where `image` is the init image. generate() gives a pass
+  in another mode or at another size (hires fix's img2img pass) controlnet.control_kwargs_for(extra,
+  "img2img", width, height) instead of extra.
 - LoRA adapters live in the UNet and text encoders that every derived pipeline shares, so they act
   in every pass. Batch only jobs with the same VAE, LoRAs (and weights) and ControlNets together.
 - Everything is undone when the block ends, on errors and cancellation too: the model's own VAE is
@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from models import controlnet, vae
 from models.controlnet import controlled
 from models.lora import applied_loras
 from models.params import GenerateParams
@@ -44,3 +45,12 @@ def conditioned(pipe: Any, params: GenerateParams, models_dir: Path) -> Iterator
             pipe, params.controlnets, params.mode, params.width, params.height, models_dir
         ) as pipeline_and_kwargs:
             yield pipeline_and_kwargs
+
+
+def forget_loaded_addons() -> int:
+    """Drop the kept VAEs and ControlNets (not in use by a running job) to free device memory; returns how many.
+
+    They sit outside the pipeline cache's budget, so call this where that cache frees memory (out of
+    memory, unload all). LoRA adapters live inside their pipeline and go with it.
+    """
+    return vae.forget_loaded() + controlnet.forget_loaded()

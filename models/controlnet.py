@@ -79,6 +79,11 @@ def _read(path: Path, unet: Any) -> ControlNetModel:
         return ControlNetModel.from_single_file(str(path), config=config)
 
 
+def forget_loaded() -> int:
+    """Drop every kept ControlNet; returns how many there were."""
+    return _cache.clear()
+
+
 def load_controlnet(model: str, models_dir: Path, unet: Any) -> ControlNetModel:
     """The ControlNet named by `model`, for unet's model and on unet's device and dtype; the last few are kept."""
     path = controlnet_location(model, models_dir)

@@ -4,8 +4,11 @@ A job alone makes its images one at a time, so image i is exactly the single ima
 gives. `generate_batch` runs several compatible text-to-image jobs (equal `batch_key`) as one
 pipeline call, with per-image prompts and one generator per image.
 
-The pipeline each pass calls comes from `pipeline_for(base, mode)`; `extra_kwargs` go into every
-pipeline call. Those two are where adapters (LoRA, ControlNet, VAE override) plug in.
+The pipeline each pass calls comes from `pipeline_for(base, mode)`, and `extra_kwargs` (what
+models.conditioning yields: ControlNet maps and scales) go into the job's own pass as given; a pass
+of another mode or size (hires fix's img2img pass, img2img at strength 1 run as txt2img) gets them
+through controlnet.control_kwargs_for, which resizes the maps and moves them to that mode's argument.
+A ControlNet job passes its ControlNet pipeline as the base; pipeline_for derives the other modes' classes.
 """
 
 import weakref
@@ -15,13 +18,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, DiffusionPipeline
+from diffusers import (
+    AutoPipelineForImage2Image,
+    AutoPipelineForInpainting,
+    AutoPipelineForText2Image,
+    DiffusionPipeline,
+)
 from PIL import Image, ImageChops, ImageFilter
 
+from models.controlnet import control_kwargs_for
 from models.errors import Cancelled, ModelError, OutOfDeviceMemory
 from models.images import check_mask_matches, open_image
-from models.kernels import use_batch_invariant_kernels
-from models.loading import is_out_of_memory
+from models.kernels import batch_invariant_kernels
+from models.loading import is_out_of_memory, loaded_scheduler
 from models.params import GenerateParams, batch_key, check_generate, denoising_steps, hires_size, steps_per_image
 from models.previews import latent_projection, preview_png
 from models.samplers import make_scheduler
@@ -30,16 +39,15 @@ StepFn = Callable[[int, int], None]  # (done, total)
 PreviewFn = Callable[[int, int, bytes], None]  # (step, total, png)
 JobStepFn = Callable[[int, int, int], None]  # (job index, done, total)
 JobPreviewFn = Callable[[int, int, int, bytes], None]  # (job index, step, total, png)
+PassKwargsFn = Callable[[str, int, int], Mapping[str, Any]]  # (mode, width, height) -> extra call kwargs
 
-use_batch_invariant_kernels()  # the worker may switch it off for speed; see models/kernels.py
+_DERIVERS = {
+    "txt2img": AutoPipelineForText2Image,
+    "img2img": AutoPipelineForImage2Image,
+    "inpaint": AutoPipelineForInpainting,
+}
 
-_DERIVERS = {"img2img": AutoPipelineForImage2Image, "inpaint": AutoPipelineForInpainting}
-
-# Per base pipeline: its scheduler config as loaded (so switching sampler never inherits the previous
-# sampler's settings) and the img2img / inpaint pipelines derived from it, which share its components.
-_original_scheduler_configs: "weakref.WeakKeyDictionary[DiffusionPipeline, Mapping[str, Any]]" = (
-    weakref.WeakKeyDictionary()
-)
+# Per base pipeline: the pipelines of its other modes, derived from it and sharing its components.
 _derived: "weakref.WeakKeyDictionary[DiffusionPipeline, dict[str, DiffusionPipeline]]" = weakref.WeakKeyDictionary()
 
 
@@ -49,8 +57,7 @@ def pipeline_for(base: DiffusionPipeline, mode: str) -> DiffusionPipeline:
     diffusers' AutoPipeline.from_pipe picks the class (SDXL, ControlNet ... variants map automatically).
     A component replaced on base since (a VAE override, another ControlNet) is passed on before use.
     """
-    _original_scheduler_configs.setdefault(base, base.scheduler.config)
-    if mode == "txt2img":
+    if mode == pipeline_mode(base):
         return base
     pipes = _derived.setdefault(base, {})
     pipe = pipes.get(mode)
@@ -63,10 +70,32 @@ def pipeline_for(base: DiffusionPipeline, mode: str) -> DiffusionPipeline:
     return pipe
 
 
+def pipeline_mode(pipe: DiffusionPipeline) -> str:
+    """The mode a pipeline class runs, from diffusers' naming: ...Inpaint..., ...Img2Img..., else txt2img."""
+    name = type(pipe).__name__
+    if "Inpaint" in name:
+        return "inpaint"
+    return "img2img" if "Img2Img" in name else "txt2img"
+
+
 def use_sampler(pipe: DiffusionPipeline, base: DiffusionPipeline, name: str, seeds: Sequence[int] = ()) -> None:
-    """Give pipe a fresh scheduler of the named kind, built from base's scheduler config as loaded."""
-    config = _original_scheduler_configs.setdefault(base, base.scheduler.config)
+    """Give pipe a fresh scheduler of the named kind, built from base's scheduler config as loaded.
+
+    Always from the model's own config, so a sampler never inherits the previous sampler's settings.
+    """
+    config = loaded_scheduler(base).config
     pipe.scheduler = make_scheduler(name, config, noise_seeds=list(seeds) or None)
+
+
+@contextmanager
+def _sampler(pipe: DiffusionPipeline, base: DiffusionPipeline, name: str, seeds: Sequence[int]) -> Iterator[None]:
+    """use_sampler for one call; pipe gets its scheduler back after, so a job leaves the pipeline as it found it."""
+    before = pipe.scheduler
+    use_sampler(pipe, base, name, seeds)
+    try:
+        yield
+    finally:
+        pipe.scheduler = before
 
 
 @dataclass(frozen=True)
@@ -171,20 +200,31 @@ class _Run:
     """The passes of one pipeline call's worth of rows (one image alone, or a batch of compatible jobs)."""
 
     def __init__(
-        self, base: DiffusionPipeline, rows: Sequence[_Image], progress: _Progress, extra_kwargs: Mapping[str, Any]
+        self,
+        base: DiffusionPipeline,
+        rows: Sequence[_Image],
+        inputs: "_Inputs",
+        progress: _Progress,
+        pass_kwargs: PassKwargsFn,
     ) -> None:
         self.base = base
         self.rows = rows
         self.params = rows[0].params  # every row shares size, steps, sampler, guidance and mode
+        self.inputs = inputs
         self.progress = progress
-        self.extra_kwargs = extra_kwargs
+        self.pass_kwargs = pass_kwargs
 
-    def _call(self, mode: str, steps: int, denoising: int, **kwargs: Any) -> Any:
-        """One pipeline call over all rows; `steps` as diffusers takes them, `denoising` = the steps it runs."""
+    def _call(self, mode: str, size: tuple[int, int], steps: int, denoising: int, **kwargs: Any) -> Any:
+        """One pipeline call over all rows at size; `steps` as diffusers takes them, `denoising` = the steps it runs."""
         pipe = pipeline_for(self.base, mode)
-        use_sampler(pipe, self.base, self.params.scheduler, [row.seed for row in self.rows])
-        generators = [torch.Generator(device=pipe.device).manual_seed(row.seed) for row in self.rows]
-        with torch.inference_mode(), _one_image_at_a_time_in_vae(pipe):
+        seeds = [row.seed for row in self.rows]
+        generators = [torch.Generator(device=pipe.device).manual_seed(seed) for seed in seeds]
+        with (
+            torch.inference_mode(),
+            batch_invariant_kernels(),
+            _sampler(pipe, self.base, self.params.scheduler, seeds),
+            _one_image_at_a_time_in_vae(pipe),
+        ):
             output = pipe(
                 prompt=[row.params.prompt for row in self.rows],
                 negative_prompt=[row.params.negative_prompt for row in self.rows],
@@ -194,15 +234,19 @@ class _Run:
                 generator=generators,
                 callback_on_step_end=_StepCallback(self.progress, self.rows, denoising, pipe),
                 **kwargs,
-                **self.extra_kwargs,
+                **self.pass_kwargs(mode, *size),
             )
+        _mark_flagged(output)
         return output.images
 
     def first_pass(self, output_type: str) -> Any:
         """The images (or, for output_type "latent", the latents) at width x height; None if it runs no step."""
         p = self.params
-        if p.mode == "txt2img":
-            images = self._call("txt2img", p.steps, p.steps, width=p.width, height=p.height, output_type=output_type)
+        if p.mode == "txt2img" or (p.mode == "img2img" and p.strength == 1.0):  # strength 1: nothing of the init image
+            size = (p.width, p.height)
+            images = self._call(
+                "txt2img", size, p.steps, p.steps, width=p.width, height=p.height, output_type=output_type
+            )
             if output_type == "pil" and images[0].size != (p.width, p.height):
                 raise ModelError(
                     f"the model returned a {images[0].size[0]}x{images[0].size[1]} image instead of "
@@ -212,53 +256,76 @@ class _Run:
         denoising = denoising_steps(p.steps, p.strength)
         if denoising == 0:
             return None
-        init = _resize(open_image(p.init_image, "init_image"), p.width, p.height)
-        if p.mode == "img2img":
+        init, mask = self.inputs.init, self.inputs.mask
+        if mask is None:
             return self._call(
-                "img2img",
-                p.steps,
-                denoising,
-                image=[init] * len(self.rows),
-                strength=p.strength,
+                "img2img", init.size, p.steps, denoising, image=[init] * len(self.rows), strength=p.strength,
                 output_type=output_type,
-            )
-        mask = self._mask(init.size)
+            )  # fmt: skip
         images = self._call(
-            "inpaint", p.steps, denoising, image=init, mask_image=mask, strength=p.strength, width=p.width,
-            height=p.height, output_type="pil",
+            "inpaint", init.size, p.steps, denoising, image=init, mask_image=mask, strength=p.strength,
+            width=p.width, height=p.height, output_type="pil",
         )  # fmt: skip
         return [Image.composite(image, init, _feathered(mask, p.mask_blur)) for image in images]
-
-    def _mask(self, init_size: tuple[int, int]) -> Image.Image:
-        p = self.params
-        original = open_image(p.init_image, "init_image")
-        mask = open_image(p.mask_image, "mask_image", mode="L")
-        check_mask_matches(original.size, mask.size)
-        return mask.resize(init_size, Image.Resampling.BILINEAR)
 
     def images(self) -> list[Image.Image]:
         p = self.params
         hires = p.hires
         if hires is None:
             first = self.first_pass("pil")
-            return first if first is not None else self._init_images()
+            return first if first is not None else [self.inputs.init.copy() for _ in self.rows]
         latent = hires.upscaler == "latent"
         first = self.first_pass("latent" if latent else "pil")
         width, height = hires_size(p.width, p.height, hires.scale)
-        if latent:
+        if latent:  # check_generate refuses a latent upscale where the first pass runs no step
             image: Any = torch.nn.functional.interpolate(first, size=(height // 8, width // 8), mode="bilinear")
         else:
-            image = [_resize(im, width, height) for im in (first if first is not None else self._init_images())]
+            image = [_resize(im, width, height) for im in (first or [self.inputs.init] * len(self.rows))]
         steps = hires.steps or p.steps
         return self._call(  # type: ignore[no-any-return]
-            "img2img", steps, denoising_steps(steps, hires.denoise), image=image, strength=hires.denoise,
-            output_type="pil",
+            "img2img", (width, height), steps, denoising_steps(steps, hires.denoise), image=image,
+            strength=hires.denoise, output_type="pil",
         )  # fmt: skip
 
-    def _init_images(self) -> list[Image.Image]:
-        """Strength 0 (or too few steps to run one): the init image itself, at width x height, untouched."""
-        p = self.params
-        return [_resize(open_image(p.init_image, "init_image"), p.width, p.height) for _ in self.rows]
+
+@dataclass(frozen=True)
+class _Inputs:
+    """A job's init image and mask, decoded, checked and resized to width x height; Image.new for txt2img."""
+
+    init: Image.Image
+    mask: Image.Image | None
+
+    @classmethod
+    def load(cls, params: GenerateParams) -> "_Inputs":
+        if not params.init_image:
+            return cls(Image.new("RGB", (params.width, params.height)), None)
+        init = open_image(params.init_image, "init_image")
+        mask = open_image(params.mask_image, "mask_image", mode="L") if params.mask_image else None
+        if mask is not None:
+            check_mask_matches(init.size, mask.size)
+            mask = mask.resize((params.width, params.height), Image.Resampling.BILINEAR)
+        return cls(_resize(init, params.width, params.height), mask)
+
+
+def _pass_kwargs(params: GenerateParams, extra: Mapping[str, Any] | None) -> PassKwargsFn:
+    """extra as given for the job's own pass; for a pass of another mode or size, its ControlNet maps moved and resized."""
+
+    def for_pass(mode: str, width: int, height: int) -> Mapping[str, Any]:
+        if not extra:
+            return {}
+        if mode == params.mode and (width, height) == (params.width, params.height):
+            return extra
+        return control_kwargs_for(extra, mode, width, height)
+
+    return for_pass
+
+
+def _mark_flagged(output: Any) -> None:
+    """Images the pipeline's safety checker flagged (diffusers blanks them) carry info["nsfw"] = True."""
+    flags = getattr(output, "nsfw_content_detected", None) or ()
+    for image, flagged in zip(output.images, flags):
+        if flagged and isinstance(image, Image.Image):
+            image.info["nsfw"] = True
 
 
 def _feathered(mask: Image.Image, blur: int) -> Image.Image:
@@ -295,6 +362,11 @@ def generate(
     on_step(done, total) comes once per denoising step actually run, total = count x the steps of
     every pass (img2img and inpainting run int(steps x strength)); on_preview(step, total, png)
     every params.preview_every steps. Cancellation is checked between steps.
+
+    img2img at strength 0 (or with too few steps to run one) returns the init image resized to
+    width x height without running the model; at strength 1 it is the txt2img image of that seed.
+    Inpainting composites the original back wherever the (inwards-feathered) mask is 0, so pixels
+    outside the mask are the init image's exactly.
     """
     check_generate(params)
     if should_cancel():
@@ -307,10 +379,12 @@ def generate(
         lambda _job: should_cancel(),
         preview,
     )
+    inputs = _Inputs.load(params)
     images: list[Image.Image] = []
     with _out_of_memory_explained(params, 1):
         for i in range(params.count):
-            images += _Run(pipe, [_Image(0, params, params.seed + i)], progress, extra_kwargs or {}).images()
+            row = [_Image(0, params, params.seed + i)]
+            images += _Run(pipe, row, inputs, progress, _pass_kwargs(params, extra_kwargs)).images()
     return images
 
 
@@ -342,7 +416,7 @@ def generate_batch(
     progress.check_cancelled(range(len(jobs)))
     rows = [_Image(job, params, params.seed + i) for job, params in enumerate(jobs) for i in range(params.count)]
     with _out_of_memory_explained(jobs[0], len(rows)):
-        images = _Run(pipe, rows, progress, extra_kwargs or {}).images()
+        images = _Run(pipe, rows, _Inputs.load(jobs[0]), progress, _pass_kwargs(jobs[0], extra_kwargs)).images()
     results: list[list[Image.Image]] = [[] for _ in jobs]
     for row, image in zip(rows, images, strict=True):
         if row.job not in progress.cancelled:

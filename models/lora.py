@@ -45,8 +45,8 @@ def loaded_adapters(pipe: Any) -> set[str]:
 
 
 def _check_file(lora: LoraParams) -> Path:
-    """The LoRA's weights file: lora.path itself, or the one .safetensors file of a LoRA folder."""
-    path = Path(lora.path)
+    """The LoRA's weights file: lora.path itself (links followed), or the one .safetensors file of a LoRA folder."""
+    path = Path(lora.path).expanduser().resolve()
     if path.is_dir():
         weights = weights_file_of(path)
         if weights is None:

@@ -25,7 +25,8 @@ def _number(tag: str, text: str) -> float:
         ) from None
     if not math.isfinite(value) or abs(value) > MAX_LORA_WEIGHT:
         raise InvalidParameter(
-            "prompt", f"LoRA tag {tag} has weight {text}; a LoRA weight must be between -{MAX_LORA_WEIGHT} and {MAX_LORA_WEIGHT}"
+            "prompt",
+            f"LoRA tag {tag} has weight {text}; a LoRA weight must be between -{MAX_LORA_WEIGHT} and {MAX_LORA_WEIGHT}",
         )
     return value
 

@@ -27,5 +27,12 @@ class LoadedLRU(Generic[V]):
                 self._items.popitem(last=False)
         return value
 
+    def clear(self) -> int:
+        """Forget every kept value; returns how many there were."""
+        with self._lock:
+            count = len(self._items)
+            self._items.clear()
+        return count
+
     def __len__(self) -> int:
         return len(self._items)

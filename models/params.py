@@ -1,10 +1,13 @@
 """The parameters of a generation job and the limits they must keep; light enough for the daemon to import."""
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, TypeVar
 
 from models.errors import InvalidParameter
 from models.samplers import check_sampler
 
+T = TypeVar("T")
 MAX_PIXELS = 2048 * 2048
 MAX_STEPS = 150
 MAX_COUNT = 16
@@ -58,6 +61,10 @@ class HiresParams:
     upscaler: str  # "latent" (upscale the latents) | "pixel" (Lanczos on the decoded image)
 
 
+def _as(cls: type[T], value: Any) -> T:
+    return value if isinstance(value, cls) else cls(**value)
+
+
 @dataclass(frozen=True)
 class GenerateParams(Txt2ImgParams):
     """Every generation job: txt2img, img2img (init_image set) and inpainting (mask_image set too).
@@ -80,6 +87,22 @@ class GenerateParams(Txt2ImgParams):
         if self.mask_image:
             return "inpaint"
         return "img2img" if self.init_image else "txt2img"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able values, e.g. for the daemon-to-worker protocol; from_dict reverses it."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "GenerateParams":
+        hires = values.get("hires")
+        return cls(
+            **{
+                **values,
+                "hires": None if hires is None else _as(HiresParams, hires),
+                "loras": tuple(_as(LoraParams, lora) for lora in values.get("loras", ())),
+                "controlnets": tuple(_as(ControlParams, control) for control in values.get("controlnets", ())),
+            }
+        )
 
 
 def denoising_steps(steps: int, strength: float) -> int:

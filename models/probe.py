@@ -20,7 +20,7 @@ from models.errors import ModelNotFound, UnknownModelLayout
 
 EXPECTED_LAYOUTS = (
     "a diffusers pipeline folder (model_index.json), a component folder (config.json), "
-    "or a .safetensors/.ckpt/.pt/.onnx file"
+    "a vision model folder (vision.json), or a .safetensors/.ckpt/.pt/.onnx file"
 )
 _MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors headers are JSON; real ones are well under this
 _MAX_PICKLE_BYTES = 64 * 1024 * 1024
@@ -35,6 +35,9 @@ _VAE_PREFIXES = {"encoder", "decoder", "quant_conv", "post_quant_conv"}
 # kohya (lora_unet_, lora_te1_), peft (lora_A/B), diffusers' older naming (lora.down, lora_linear_layer.down)
 _LORA_PREFIXES = ("lora_unet_", "lora_te")
 _LORA_MARKERS = (".lora_A.", ".lora_B.", ".lora_down.", ".lora_up.", ".lora.down.", ".lora.up.", ".lora_linear_layer.")
+UNET_INPUT_TENSOR = "model.diffusion_model.input_blocks.0.0.weight"  # its input channels: 4, or 9 to inpaint
+INPAINT_CHANNELS = 9
+_INPAINT_NOTE = "inpainting model (the UNet takes 9 channels: latents, mask and masked image)"
 _FEW_STEP_WORDS = ("turbo", "lcm", "lightning")
 _STEPS_IN_NAME = re.compile(r"(?<![0-9])([1-8])[-_ ]?steps?(?![a-z])")
 _YOLO_TASKS = {
@@ -58,6 +61,7 @@ class Probe:
     few_step: str = ""  # turbo | lcm | lightning: distilled to run in a few steps without guidance; "" = not
     guidance_embedded: bool = False  # the UNet takes the guidance scale as an input (LCM distillations)
     steps_hint: int = 0  # steps the name asks for, as in "sdxl-lightning-4step"; 0 = none
+    inpainting: bool = False  # the UNet takes 9 channels (latents, mask, masked image): made for inpainting
 
 
 def _read_json(path: Path) -> dict[str, object]:
@@ -130,7 +134,11 @@ def _probe_pipeline(folder: Path) -> Probe:
     if scheduler_class == "LCMScheduler" or class_name == "LatentConsistencyModelPipeline":
         flavour, reason = "lcm", f"{scheduler_class if scheduler_class == 'LCMScheduler' else class_name}"
     unet_config = folder / "unet" / "config.json"
-    embedded = unet_config.is_file() and bool(_read_json(unet_config).get("time_cond_proj_dim"))
+    unet = _read_json(unet_config) if unet_config.is_file() else {}
+    embedded = bool(unet.get("time_cond_proj_dim"))
+    inpainting = unet.get("in_channels") == INPAINT_CHANNELS or "Inpaint" in class_name
+    if inpainting:
+        notes.append(_INPAINT_NOTE)
     kind = family
     if flavour:
         notes.append(f"few-step {flavour} model ({reason}); base family {family}")
@@ -144,7 +152,7 @@ def _probe_pipeline(folder: Path) -> Probe:
     return Probe(
         kind=kind, format="diffusers-folder", files=files, size_bytes=size, notes=tuple(notes),
         family=family if family != "pipeline" else "", few_step=flavour, guidance_embedded=embedded,
-        steps_hint=steps_in_name(" ".join(names)),
+        steps_hint=steps_in_name(" ".join(names)), inpainting=inpainting,
     )  # fmt: skip
 
 
@@ -233,17 +241,25 @@ def _probe_safetensors(path: Path) -> Probe:
             if isinstance(metadata.get(key), str):
                 notes.append(f"{key} {metadata[key]}")
                 described.append(metadata[key])
-    return _checkpoint(path, kind, "single-file", notes, described)
+    entry = header.get(UNET_INPUT_TENSOR)
+    shape = entry.get("shape") if isinstance(entry, dict) else None
+    inpainting = isinstance(shape, list) and len(shape) > 1 and shape[1] == INPAINT_CHANNELS
+    return _checkpoint(path, kind, "single-file", notes, described, inpainting)
 
 
-def _checkpoint(path: Path, kind: str, format: str, notes: list[str], described: list[str]) -> Probe:
+def _checkpoint(
+    path: Path, kind: str, format: str, notes: list[str], described: list[str], inpainting: bool = False
+) -> Probe:
     """A single-file probe; a Stable Diffusion checkpoint whose name says turbo/lcm/lightning is a few-step one."""
     family, flavour = (kind, few_step_flavour(described)) if kind in ("sd15", "sd2", "sdxl") else ("", "")
     if flavour:
         notes.append(f"few-step {flavour} model (its name); base family {family}")
+    if inpainting:
+        notes.append(_INPAINT_NOTE)
     return Probe(
         kind="turbo" if flavour else kind, format=format, files=(path.name,), size_bytes=path.stat().st_size,
-        notes=tuple(notes), family=family, few_step=flavour, steps_hint=steps_in_name(" ".join(described)) if flavour else 0,
+        notes=tuple(notes), family=family, few_step=flavour, inpainting=inpainting,
+        steps_hint=steps_in_name(" ".join(described)) if flavour else 0,
     )  # fmt: skip
 
 
@@ -323,6 +339,19 @@ def _probe_weights_folder(folder: Path) -> Probe | None:
     return replace(found, format="weights-folder", files=files, size_bytes=size, notes=notes)
 
 
+def _probe_vision_folder(path: Path) -> Probe:
+    """A YOLO model folder as built in, exported or trained here: model.pt or model.onnx beside vision.json."""
+    info = _read_json(path / "vision.json")
+    engine, task = info.get("engine"), info.get("task")
+    if engine not in ("pytorch", "onnxruntime"):
+        raise UnknownModelLayout(f"{path / 'vision.json'} names engine {engine!r}; expected pytorch or onnxruntime")
+    files = tuple(sorted(str(f.relative_to(path)) for f in path.rglob("*") if f.is_file()))
+    size = sum((path / f).stat().st_size for f in files)
+    notes = (f"task {task}", f"precision {info.get('precision', 'fp32')}")
+    kind = "onnx" if engine == "onnxruntime" else "yolo"
+    return Probe(kind=kind, format="vision-folder", files=files, size_bytes=size, notes=notes)
+
+
 def probe(path: Path) -> Probe:
     """What the model at path is; UnknownModelLayout (a ModelNotFound) saying what was found if it is none we know."""
     path = Path(path).expanduser()
@@ -333,6 +362,8 @@ def probe(path: Path) -> Probe:
             return _probe_pipeline(path)
         if (path / "config.json").is_file():
             return _probe_component(path)
+        if (path / "vision.json").is_file():
+            return _probe_vision_folder(path)
         weights = _probe_weights_folder(path)
         if weights is not None:
             return weights

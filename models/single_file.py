@@ -20,9 +20,8 @@ from diffusers import (
 )
 
 from models.errors import ModelError
-from models.probe import classify_tensor_names, safetensors_header
+from models.probe import INPAINT_CHANNELS, UNET_INPUT_TENSOR, classify_tensor_names, probe
 
-_UNET_INPUT = "model.diffusion_model.input_blocks.0.0.weight"
 _PIPELINES: dict[tuple[bool, bool], type] = {
     (False, False): StableDiffusionPipeline,
     (False, True): StableDiffusionInpaintPipeline,
@@ -31,13 +30,9 @@ _PIPELINES: dict[tuple[bool, bool], type] = {
 }
 
 
-def _names_and_input_channels(path: Path) -> tuple[list[str], int | None]:
-    if path.suffix.lower() == ".safetensors":
-        header = safetensors_header(path)
-        entry = header.get(_UNET_INPUT)
-        shape = entry.get("shape") if isinstance(entry, dict) else None
-        return [n for n in header if n != "__metadata__"], (int(shape[1]) if shape else None)
-    try:  # tensors stay on disk (mmap); weights_only refuses anything but tensors and plain containers
+def _pickled_family(path: Path) -> tuple[str, bool]:
+    """(kind, inpainting) of a .ckpt, whose tensor shapes only torch can read: mmap'd, weights_only."""
+    try:  # tensors stay on disk; weights_only refuses anything but tensors and plain containers
         checkpoint: Any = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises many kinds for a bad or unsafe pickle
         raise ModelError(
@@ -48,20 +43,24 @@ def _names_and_input_channels(path: Path) -> tuple[list[str], int | None]:
         checkpoint = checkpoint["state_dict"]
     if not isinstance(checkpoint, dict):
         raise ModelError(f"checkpoint {path} does not hold a state dict of tensors")
-    tensor = checkpoint.get(_UNET_INPUT)
-    return list(checkpoint), (int(tensor.shape[1]) if isinstance(tensor, torch.Tensor) else None)
+    found = classify_tensor_names(checkpoint)
+    tensor = checkpoint.get(UNET_INPUT_TENSOR)
+    return (found[0] if found else ""), isinstance(tensor, torch.Tensor) and tensor.shape[1] == INPAINT_CHANNELS
 
 
 def single_file_pipeline_class(path: Path) -> type:
     """StableDiffusion[XL][Inpaint]Pipeline, from the checkpoint's tensor names and UNet input channels."""
-    names, in_channels = _names_and_input_channels(path)
-    found = classify_tensor_names(names)
-    if found is None or found[0] not in ("sd15", "sd2", "sdxl"):
-        what = f"a {found[0]}" if found else "not a model layout known here"
+    if path.suffix.lower() == ".safetensors":
+        found = probe(path)  # the header alone
+        kind, inpainting = found.family or found.kind, found.inpainting
+    else:
+        kind, inpainting = _pickled_family(path)
+    if kind not in ("sd15", "sd2", "sdxl"):
+        what = f"a {kind}" if kind else "not a model layout known here"
         raise ModelError(
             f"{path.name} is {what}, not a Stable Diffusion 1.x/2.x/XL checkpoint, so it cannot be loaded as a model"
         )
-    return _PIPELINES[(found[0] == "sdxl", in_channels == 9)]
+    return _PIPELINES[(kind == "sdxl", inpainting)]
 
 
 def load_single_file(path: Path, dtype: torch.dtype, config: str = "") -> DiffusionPipeline:

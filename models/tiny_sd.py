@@ -47,11 +47,11 @@ def build_tokenizer(folder: Path) -> CLIPTokenizer:
     return tokenizer
 
 
-def _build_text_encoder(vocab: dict[str, int]) -> CLIPTextModel:
-    torch.manual_seed(0)
-    config = CLIPTextConfig(
+def text_config(vocab: dict[str, int], hidden_size: int = _TEXT_HIDDEN_SIZE, projection_dim: int = 512) -> CLIPTextConfig:
+    """A two-layer CLIP text encoder over the byte-level vocabulary; projection_dim serves only the projection model."""
+    return CLIPTextConfig(
         vocab_size=len(vocab),
-        hidden_size=_TEXT_HIDDEN_SIZE,
+        hidden_size=hidden_size,
         intermediate_size=64,
         num_hidden_layers=2,
         num_attention_heads=4,
@@ -59,23 +59,34 @@ def _build_text_encoder(vocab: dict[str, int]) -> CLIPTextModel:
         bos_token_id=vocab[BOS_TOKEN],
         eos_token_id=vocab[EOS_TOKEN],
         pad_token_id=vocab[EOS_TOKEN],
+        projection_dim=projection_dim,
     )
-    return CLIPTextModel(config)
+
+
+def _build_text_encoder(vocab: dict[str, int]) -> CLIPTextModel:
+    torch.manual_seed(0)
+    return CLIPTextModel(text_config(vocab))
+
+
+# What the tiny UNets share: SD's four latent channels, two levels of one layer each.
+TINY_UNET_SHAPE: dict[str, object] = {
+    "in_channels": 4,
+    "out_channels": 4,
+    "layers_per_block": 1,
+    "block_out_channels": (16, 32),
+    "norm_num_groups": 8,
+}
 
 
 def build_unet(sample_size: int) -> UNet2DConditionModel:
     torch.manual_seed(0)
     return UNet2DConditionModel(
         sample_size=sample_size,
-        in_channels=4,
-        out_channels=4,
-        layers_per_block=1,
-        block_out_channels=(16, 32),
         down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
         up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
         cross_attention_dim=_TEXT_HIDDEN_SIZE,
         attention_head_dim=4,
-        norm_num_groups=8,
+        **TINY_UNET_SHAPE,  # type: ignore[arg-type]
     )
 
 

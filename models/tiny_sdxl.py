@@ -9,16 +9,9 @@ from pathlib import Path
 
 import torch
 from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
-from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
-from models.tiny_sd import (
-    BOS_TOKEN,
-    EOS_TOKEN,
-    SD_NOISE_SCHEDULE,
-    TOKENIZER_MAX_LENGTH,
-    build_tokenizer,
-    build_vae,
-)
+from models.tiny_sd import SD_NOISE_SCHEDULE, TINY_UNET_SHAPE, build_tokenizer, build_vae, text_config
 
 # Two different widths, as in SDXL (768 and 1280): diffusers' single-file loader tells the encoders apart by them.
 _TEXT_HIDDEN_SIZE = 32
@@ -27,26 +20,11 @@ _PROJECTION_DIM = _TEXT_2_HIDDEN_SIZE
 _TIME_EMBED_DIM = 8  # per micro-conditioning number; SDXL passes 6 (original size, crop, target size)
 
 
-def _text_config(vocab: dict[str, int], hidden_size: int, projection_dim: int = 512) -> CLIPTextConfig:
-    return CLIPTextConfig(
-        vocab_size=len(vocab),
-        hidden_size=hidden_size,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        max_position_embeddings=TOKENIZER_MAX_LENGTH,
-        bos_token_id=vocab[BOS_TOKEN],
-        eos_token_id=vocab[EOS_TOKEN],
-        pad_token_id=vocab[EOS_TOKEN],
-        projection_dim=projection_dim,  # used only by CLIPTextModelWithProjection
-    )
-
-
 def _build_text_encoders(vocab: dict[str, int]) -> tuple[CLIPTextModel, CLIPTextModelWithProjection]:
     torch.manual_seed(0)
-    first = CLIPTextModel(_text_config(vocab, _TEXT_HIDDEN_SIZE))
+    first = CLIPTextModel(text_config(vocab, _TEXT_HIDDEN_SIZE))
     torch.manual_seed(1)
-    second = CLIPTextModelWithProjection(_text_config(vocab, _TEXT_2_HIDDEN_SIZE, projection_dim=_PROJECTION_DIM))
+    second = CLIPTextModelWithProjection(text_config(vocab, _TEXT_2_HIDDEN_SIZE, projection_dim=_PROJECTION_DIM))
     return first, second
 
 
@@ -54,10 +32,6 @@ def _build_unet(sample_size: int) -> UNet2DConditionModel:
     torch.manual_seed(0)
     return UNet2DConditionModel(
         sample_size=sample_size,
-        in_channels=4,
-        out_channels=4,
-        layers_per_block=1,
-        block_out_channels=(16, 32),
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
         up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
         attention_head_dim=(2, 4),
@@ -66,7 +40,7 @@ def _build_unet(sample_size: int) -> UNet2DConditionModel:
         addition_time_embed_dim=_TIME_EMBED_DIM,
         projection_class_embeddings_input_dim=_PROJECTION_DIM + 6 * _TIME_EMBED_DIM,
         cross_attention_dim=_TEXT_HIDDEN_SIZE + _TEXT_2_HIDDEN_SIZE,
-        norm_num_groups=8,
+        **TINY_UNET_SHAPE,  # type: ignore[arg-type]
     )
 
 

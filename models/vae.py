@@ -37,15 +37,20 @@ def _read(path: Path, like: AutoencoderKL) -> AutoencoderKL:
         return AutoencoderKL.from_single_file(str(path), config=config)
 
 
+def forget_loaded() -> int:
+    """Drop every kept VAE; returns how many there were."""
+    return _cache.clear()
+
+
 def load_vae(path: Path, like: AutoencoderKL) -> AutoencoderKL:
     """The VAE at path on like's device and dtype; the last few loaded are kept.
 
     like is the VAE it will stand in for: a single file is read with its config.
     """
-    path = path.expanduser()
+    path = path.expanduser().resolve()  # a model-store name links to the file it stands for
     if not path.exists():
         raise ModelError(f"VAE {path} does not exist; check the vae path or the model's VAE setting")
-    key = (str(path.resolve()), path.stat().st_mtime_ns, str(like.device), str(like.dtype), _config_json(like))
+    key = (str(path), path.stat().st_mtime_ns, str(like.device), str(like.dtype), _config_json(like))
     return _cache.get_or_load(key, lambda: _load(path, like))
 
 

@@ -8,10 +8,11 @@ detections to PyTorch's (same class, IoU >= 0.5), or top-1 agreement for classif
 import models.vision._ultralytics  # noqa: F401  (sets ultralytics' environment: must come first)
 
 # isort: split
+import ctypes
 import gc
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from ultralytics.engine.results import Results
 
 from models.device import select_device
 from models.errors import InvalidParameter
-from models.vision.dataset import IMAGE_SUFFIXES, find_data_yaml
+from models.vision.dataset import IMAGE_SUFFIXES, find_data_yaml, read_layout
 from models.vision.detect import device_memory_errors
 from models.vision.engines import Thresholds, VisionModel, load_vision_model
 from models.vision.export import StageProgress, export_onnx
@@ -40,7 +41,14 @@ from models.vision.synthetic import synthetic_image
 from models.vision.train import prepared_data_yaml
 
 MATCH_IOU = 0.5
-RSS_SAMPLE_SECONDS = 0.005
+MEMORY_SAMPLE_SECONDS = 0.005
+MEMORY_NOTE = (
+    "peak_memory_bytes is, by memory_kind: rss_growth_sampled, the process's resident memory sampled every 5 ms "
+    "during the runs minus what it was before the engine loaded (freed heap is handed back to the OS first where "
+    "glibc allows; elsewhere memory an earlier engine freed may be reused and later engines can read low); "
+    "cuda_max_allocated, torch's peak CUDA allocation during the runs; cuda_used_growth_sampled (ONNX Runtime on a "
+    "GPU), the device memory in use, sampled likewise, minus its value before loading: other processes on the GPU count too"
+)
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,7 @@ class EngineRun:
     p99_ms: float
     images_per_second: float
     peak_memory_bytes: int
-    memory_kind: str  # "cuda_max_allocated" or "rss_growth_sampled" (see BenchReport.memory_note)
+    memory_kind: str  # "rss_growth_sampled", "cuda_max_allocated" or "cuda_used_growth_sampled" (see MEMORY_NOTE)
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,10 @@ def _validation_images(params: BenchParams, imgsz: int) -> list[np.ndarray]:
     if params.validation is None:
         rng = np.random.default_rng(0)
         return [synthetic_image(rng, imgsz)[0] for _ in range(params.validation_images)]
-    files = sorted(p for p in Path(params.validation).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    folder = Path(params.validation)
+    layout = read_layout(folder, []) if find_data_yaml(folder) else None
+    roots = [p for p in layout.splits.get("val", []) if p.is_dir()] if layout is not None else []
+    files = sorted(p for root in roots or [folder] for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     images = [image for image in (cv2.imread(str(p), cv2.IMREAD_COLOR) for p in files[: params.validation_images]) if image is not None]
     if not images:
         raise InvalidParameter("validation", f"validation folder '{params.validation}' holds no readable images")
@@ -120,14 +131,56 @@ def _rss() -> int:
     return int(psutil.Process().memory_info().rss)
 
 
+def _release_freed_memory() -> None:
+    """Collect garbage and hand freed heap back to the OS (glibc's malloc_trim), so the next engine's growth
+    is measured from what is really in use rather than hidden by memory the last engine freed."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: growth may read low, as the memory note says
+        pass
+
+
+def _cuda_used() -> int:
+    free, total = torch.cuda.mem_get_info()
+    return int(total - free)
+
+
+@dataclass(frozen=True)
+class _Memory:
+    """How one engine's memory is read: a probe sampled against its value before the engine loaded,
+    or (PyTorch on CUDA) torch's own peak allocation counter."""
+
+    kind: str
+    probe: Callable[[], int]
+    baseline: int
+
+
+def _memory_before_load(cuda: bool) -> dict[str, _Memory]:
+    probes = {"rss_growth_sampled": _Memory("rss_growth_sampled", _rss, _rss())}
+    if cuda:
+        probes["cuda_used_growth_sampled"] = _Memory("cuda_used_growth_sampled", _cuda_used, _cuda_used())
+        probes["cuda_max_allocated"] = _Memory("cuda_max_allocated", torch.cuda.max_memory_allocated, 0)
+    return probes
+
+
+def _memory_for(model: VisionModel, probes: dict[str, _Memory]) -> _Memory:
+    if "cuda_max_allocated" not in probes or model.provider in {"cpu", "CPUExecutionProvider"}:
+        return probes["rss_growth_sampled"]
+    # torch counts its own CUDA allocations; ONNX Runtime's live in its arena, seen only as device memory in use.
+    return probes["cuda_max_allocated" if model.engine == "pytorch" else "cuda_used_growth_sampled"]
+
+
 @contextmanager
-def _peak_rss(baseline: int, peak: list[int]) -> Iterator[None]:
-    """Sample this process's resident memory while the block runs; peak[0] becomes the largest growth over baseline."""
+def _peak(memory: _Memory, peak: list[int]) -> Iterator[None]:
+    """Sample memory.probe while the block runs; peak[0] becomes the largest growth over memory.baseline."""
+    if memory.kind == "cuda_max_allocated":
+        torch.cuda.reset_peak_memory_stats()
     done = threading.Event()
 
     def sample() -> None:
-        while not done.wait(RSS_SAMPLE_SECONDS):
-            peak[0] = max(peak[0], _rss() - baseline)
+        while not done.wait(MEMORY_SAMPLE_SECONDS):
+            peak[0] = max(peak[0], memory.probe() - memory.baseline)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -136,7 +189,7 @@ def _peak_rss(baseline: int, peak: list[int]) -> Iterator[None]:
     finally:
         done.set()
         sampler.join()
-        peak[0] = max(peak[0], _rss() - baseline)
+        peak[0] = max(peak[0], memory.probe() - memory.baseline)
 
 
 def _time_runs(model: VisionModel, batch: list[np.ndarray], thresholds: Thresholds, params: BenchParams) -> list[float]:
@@ -150,14 +203,12 @@ def _time_runs(model: VisionModel, batch: list[np.ndarray], thresholds: Threshol
     return latencies
 
 
-def _measure(label: str, model: VisionModel, images: list[np.ndarray], thresholds: Thresholds, params: BenchParams, rss_before_load: int, cuda: bool) -> list[EngineRun]:
+def _measure(label: str, model: VisionModel, images: list[np.ndarray], thresholds: Thresholds, params: BenchParams, memory: _Memory) -> list[EngineRun]:
     runs = []
     for size in params.batch_sizes:
         batch = [images[i % len(images)] for i in range(size)]
         peak = [0]
-        if cuda:
-            torch.cuda.reset_peak_memory_stats()
-        with device_memory_errors(model, f"benchmarking batch {size}"), _peak_rss(rss_before_load, peak):
+        with device_memory_errors(model, f"benchmarking batch {size}"), _peak(memory, peak):
             latencies = _time_runs(model, batch, thresholds, params)
         p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
         runs.append(
@@ -165,8 +216,7 @@ def _measure(label: str, model: VisionModel, images: list[np.ndarray], threshold
                 engine=label, provider=model.provider, batch_size=size, runs=len(latencies),
                 p50_ms=float(p50), p95_ms=float(p95), p99_ms=float(p99),
                 images_per_second=size * 1000.0 / float(np.mean(latencies)),
-                peak_memory_bytes=int(torch.cuda.max_memory_allocated()) if cuda else peak[0],
-                memory_kind="cuda_max_allocated" if cuda else "rss_growth_sampled",
+                peak_memory_bytes=peak[0], memory_kind=memory.kind,
             )
         )  # fmt: skip
     return runs
@@ -244,13 +294,13 @@ def benchmark(
     task, imgsz = "", 0
     for done, (label, candidate) in enumerate(candidates.items()):
         report(f"measure {label}", done, len(candidates))
-        gc.collect()
-        rss_before_load = _rss()
+        _release_freed_memory()
+        probes = _memory_before_load(cuda)
         model = load_vision_model(candidate, models_dir, params.device)
         task, imgsz = model.task, params.imgsz or model.imgsz
         images = _validation_images(params, imgsz)
         thresholds = Thresholds(conf=params.conf, iou=0.7, imgsz=imgsz, max_det=300, classes=None)
-        runs.extend(_measure(label, model, images, thresholds, params, rss_before_load, cuda))
+        runs.extend(_measure(label, model, images, thresholds, params, _memory_for(model, probes)))
         predictions[label] = [r for image in images for r in model.predict([image], thresholds)]
         del model
     report("done", len(candidates), len(candidates))
@@ -265,12 +315,7 @@ def benchmark(
     return BenchReport(
         model=source.name, task=task, imgsz=imgsz, device=str(device), runs=runs, accuracy=accuracy,
         accuracy_metric="top-1 agreement with pytorch" if task == "classify" else f"F1 of box matches with pytorch (same class, IoU >= {MATCH_IOU})",
-        memory_note=(
-            "cuda_max_allocated: torch's peak CUDA allocation during the runs (ONNX Runtime's own CUDA arena is not counted)"
-            if cuda else
-            "rss_growth_sampled: peak resident memory of the process, sampled every 5 ms during the runs, minus what it "
-            "was before the engine loaded; memory an earlier engine freed may be reused, so later engines can read low"
-        ),
+        memory_note=MEMORY_NOTE,
         models={label: str(candidate.path) for label, candidate in candidates.items()},
     )  # fmt: skip
 

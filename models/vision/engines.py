@@ -50,6 +50,23 @@ class VisionModel(Protocol):
     def predict(self, images: Sequence[np.ndarray], thresholds: Thresholds) -> list[Results]: ...
 
 
+def load_yolo(weights: Path) -> YOLO:
+    try:
+        return YOLO(str(weights))
+    except Exception as exc:  # ultralytics raises many kinds for a file that is not its checkpoint
+        raise ModelNotFound(f"'{weights}' is not a YOLO checkpoint ultralytics can load: {exc}") from exc
+
+
+def class_names(yolo: YOLO) -> list[str]:
+    return [yolo.names[i] for i in sorted(yolo.names)]
+
+
+def checkpoint_imgsz(yolo: YOLO) -> int:
+    """The image size the checkpoint was trained (or built) for."""
+    imgsz = yolo.overrides.get("imgsz", 640)
+    return int(imgsz if isinstance(imgsz, int) else max(imgsz))
+
+
 class TorchVisionModel:
     engine = "pytorch"
 
@@ -57,15 +74,11 @@ class TorchVisionModel:
         self.name = name
         self.device = select_device(device)
         self.provider = str(self.device)
-        try:
-            self.yolo = YOLO(str(weights))
-        except Exception as exc:  # ultralytics raises many kinds for a file that is not its checkpoint
-            raise ModelNotFound(f"'{weights}' is not a YOLO checkpoint ultralytics can load: {exc}") from exc
+        self.yolo = load_yolo(weights)
         self.yolo.to(self.device)
         self.task = str(self.yolo.task)
-        self.names = [self.yolo.names[i] for i in sorted(self.yolo.names)]
-        imgsz = self.yolo.overrides.get("imgsz", 640)
-        self.imgsz = int(imgsz if isinstance(imgsz, int) else max(imgsz))
+        self.names = class_names(self.yolo)
+        self.imgsz = checkpoint_imgsz(self.yolo)
         self.size_bytes = weights.stat().st_size
 
     def predict(self, images: Sequence[np.ndarray], thresholds: Thresholds) -> list[Results]:

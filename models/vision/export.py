@@ -5,7 +5,6 @@ import models.vision._ultralytics  # noqa: F401  (sets ultralytics' environment:
 # isort: split
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,18 +19,18 @@ from onnxruntime.quantization import (
     quantize_static,
 )
 from onnxruntime.quantization.shape_inference import quant_pre_process
-from ultralytics import YOLO
 
 from models.device import select_device
 from models.errors import InvalidParameter, ModelError
 from models.vision.dataset import IMAGE_SUFFIXES
-from models.vision.engines import model_input
+from models.vision.engines import checkpoint_imgsz, class_names, load_yolo, model_input
 from models.vision.params import ExportParams, check_export
 from models.vision.registry import (
     WEIGHT_FILES,
     VisionModelInfo,
     VisionModelSource,
     materialise,
+    new_model_folder,
     pytorch_weights,
     write_info,
 )
@@ -135,8 +134,6 @@ def export_onnx(
 ) -> ExportResult:
     """Write target/model.onnx and target/vision.json; target must not exist yet (it appears complete or not at all)."""
     check_export(params)
-    if target.exists():
-        raise InvalidParameter("name", f"'{target}' already exists; choose another name for the exported model")
     device = select_device(params.device)
     if params.half and device.type != "cuda":
         raise InvalidParameter("half", f"fp16 export needs a CUDA device and this job runs on {device}; export in fp32 or int8")
@@ -144,44 +141,45 @@ def export_onnx(
     half = (device.type == "cuda" and not int8) if params.half is None else params.half  # int8 starts from fp32
     if params.int8_calibration is not None:
         calibration_files(Path(params.int8_calibration), params.calibration_images)  # fail before the slow part
-    stages = 3 if params.int8_calibration is not None else 2
+    stages = 3 if int8 else 2
     report = progress or (lambda stage, done, total: None)
     source = materialise(source, models_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.exporting-", dir=target.parent))
     try:
-        report("export", 0, stages)
-        weights = staging / WEIGHT_FILES["pytorch"]
-        shutil.copyfile(pytorch_weights(source, "model", "export"), weights)  # ultralytics writes the .onnx beside the weights it exports
-        yolo = YOLO(str(weights))
-        imgsz = params.imgsz or int(yolo.overrides.get("imgsz", 640))
-        exported = Path(yolo.export(format="onnx", dynamic=True, half=half, imgsz=imgsz, device=str(device), simplify=True))
-        weights.unlink()
-        onnx_path = staging / WEIGHT_FILES["onnxruntime"]
-        exported.rename(onnx_path)
-        precision = "fp16" if half else "fp32"
-        if params.int8_calibration is not None:
-            report("quantize", 1, stages)
-            _quantize(onnx_path, Path(params.int8_calibration), str(yolo.task), imgsz, params.calibration_images)
-            precision = "int8"
-        report("write", stages - 1, stages)
-        info = VisionModelInfo(
-            task=str(yolo.task),
-            names=[yolo.names[i] for i in sorted(yolo.names)],
-            imgsz=imgsz,
-            engine="onnxruntime",
-            precision=precision,
-            source=source.name,
-            kpt_shape=list(yolo.model.kpt_shape) if yolo.task == "pose" else None,
-        )
-        write_info(staging, info)
-        staging.chmod(0o755)
-        staging.rename(target)
+        with new_model_folder(target) as staging:
+            report("export", 0, stages)
+            info = _export_into(staging, source, params, str(device), half, lambda: report("quantize", 1, stages))
+            report("write", stages - 1, stages)
+            write_info(staging, info)
     except ModelError:
         raise
     except Exception as exc:
         raise ModelError(f"exporting '{source.name}' to ONNX failed: {exc}") from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     report("done", stages, stages)
     return ExportResult(folder=target, info=info, onnx_bytes=(target / WEIGHT_FILES["onnxruntime"]).stat().st_size)
+
+
+def _export_into(
+    folder: Path, source: VisionModelSource, params: ExportParams, device: str, half: bool, quantizing: Callable[[], None]
+) -> VisionModelInfo:
+    weights = folder / WEIGHT_FILES["pytorch"]
+    shutil.copyfile(pytorch_weights(source, "model", "export"), weights)  # ultralytics writes the .onnx beside it
+    yolo = load_yolo(weights)
+    imgsz = params.imgsz or checkpoint_imgsz(yolo)
+    exported = Path(yolo.export(format="onnx", dynamic=True, half=half, imgsz=imgsz, device=device, simplify=True))
+    weights.unlink()
+    onnx_path = folder / WEIGHT_FILES["onnxruntime"]
+    exported.rename(onnx_path)
+    precision = "fp16" if half else "fp32"
+    if params.int8_calibration is not None:
+        quantizing()
+        _quantize(onnx_path, Path(params.int8_calibration), str(yolo.task), imgsz, params.calibration_images)
+        precision = "int8"
+    return VisionModelInfo(
+        task=str(yolo.task),
+        names=class_names(yolo),
+        imgsz=imgsz,
+        engine="onnxruntime",
+        precision=precision,
+        source=source.name,
+        kpt_shape=list(yolo.model.kpt_shape) if yolo.task == "pose" else None,
+    )

@@ -44,7 +44,7 @@ class BenchParams:
     runs: int = 20
     imgsz: int | None = None
     engines: tuple[str, ...] = ()  # empty: every engine available here
-    validation: Path | None = None  # folder of images (or a YOLO dataset folder); None: seeded synthetic images
+    validation: Path | None = None  # folder of images, or a YOLO dataset (its val split; adds mAP); None: synthetic
     validation_images: int = 32  # at most this many are compared
     conf: float = 0.25
     device: str = "auto"

@@ -6,6 +6,10 @@ ultralytics .pt or .onnx file works too, described when it is loaded.
 """
 
 import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -192,3 +196,18 @@ def pytorch_weights(source: VisionModelSource, field: str, purpose: str) -> Path
     if path.suffix.lower() != ".pt":
         raise InvalidParameter(field, f"'{source.name}' is an ONNX model; {purpose} needs PyTorch (.pt) YOLO weights")
     return path
+
+
+@contextmanager
+def new_model_folder(target: Path) -> Iterator[Path]:
+    """A staging folder beside target, renamed to target when the block succeeds: target is complete or absent."""
+    if target.exists():
+        raise InvalidParameter("name", f"'{target}' already exists; choose another name for the new model")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
+    try:
+        yield staging
+        staging.chmod(0o755)  # mkdtemp makes it private; the installed model should not be
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # a no-op after a successful rename

@@ -7,7 +7,7 @@ import torch
 from diffusers import DiffusionPipeline
 
 from models.builtin import ensure_builtin
-from models.diffusion import Txt2ImgParams, load_pipeline, resolve_model
+from models.diffusion import GenerateParams, Txt2ImgParams, load_pipeline, resolve_model
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +35,12 @@ def small_params() -> Txt2ImgParams:
         count=1,
         scheduler="euler",
     )
+
+
+@pytest.fixture
+def params(small_params: Txt2ImgParams) -> GenerateParams:
+    """The same job as a GenerateParams, with 4 steps so that strength and hires denoise have steps to cut."""
+    return GenerateParams(**{**small_params.__dict__, "steps": 4})
 
 
 @pytest.fixture(scope="session")

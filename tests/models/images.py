@@ -14,7 +14,9 @@ def render(
     if size is not None:
         kwargs.update(width=size, height=size)
     with torch.inference_mode():
-        image = pipe(prompt=prompt, generator=torch.Generator().manual_seed(seed), output_type="pil", **kwargs).images[0]
+        image = pipe(prompt=prompt, generator=torch.Generator().manual_seed(seed), output_type="pil", **kwargs).images[
+            0
+        ]
     return np.asarray(image).astype(np.int32)
 
 

@@ -13,18 +13,8 @@ from models.params import GenerateParams, HiresParams
 
 
 @pytest.fixture
-def jobs() -> list[GenerateParams]:
-    first = GenerateParams(
-        prompt="a lighthouse at dusk",
-        negative_prompt="",
-        width=32,
-        height=32,
-        steps=3,
-        guidance=7.0,
-        seed=11,
-        count=1,
-        scheduler="euler_a",
-    )
+def jobs(params: GenerateParams) -> list[GenerateParams]:
+    first = replace(params, width=32, height=32, steps=3, seed=11, scheduler="euler_a")
     return [
         first,
         replace(first, prompt="a red barn in snow", seed=500, count=2),
@@ -53,6 +43,13 @@ def test_each_jobs_images_equal_running_it_alone(
     tiny_pipe: StableDiffusionPipeline, jobs: list[GenerateParams], scheduler: str
 ) -> None:
     _assert_same_as_alone(tiny_pipe, [replace(job, scheduler=scheduler) for job in jobs])
+
+
+def test_eight_images_in_one_call_equal_running_alone(
+    tiny_pipe: StableDiffusionPipeline, jobs: list[GenerateParams]
+) -> None:
+    """With guidance the UNet sees 16 rows: where torch would switch to NNPACK's convolutions."""
+    _assert_same_as_alone(tiny_pipe, [replace(jobs[0], steps=2), replace(jobs[1], steps=2, count=7)])
 
 
 def test_hires_jobs_batch_too(tiny_pipe: StableDiffusionPipeline, jobs: list[GenerateParams]) -> None:
@@ -105,3 +102,14 @@ def test_the_batch_stops_when_every_job_is_cancelled(
 def test_incompatible_jobs_are_refused(tiny_pipe: StableDiffusionPipeline, jobs: list[GenerateParams]) -> None:
     with pytest.raises(ValueError, match="batch_key"):
         _batched(tiny_pipe, [jobs[0], replace(jobs[1], steps=4)])
+
+
+def test_the_exact_kernels_hold_only_while_generating(
+    tiny_pipe: StableDiffusionPipeline, jobs: list[GenerateParams]
+) -> None:
+    import torch
+
+    seen: list[bool] = []
+    generate(tiny_pipe, jobs[0], lambda done, total: seen.append(torch.backends.mkldnn.enabled), lambda: False)
+    assert seen == [False] * jobs[0].steps
+    assert torch.backends.mkldnn.enabled  # other work in the worker keeps oneDNN

@@ -47,10 +47,14 @@ def test_everything_at_once_then_a_plain_job_is_bit_identical(
 ) -> None:  # fmt: skip
     build_vae(256, seed=9).save_pretrained(tmp_path / "vae")
     plain = render(pipe)
-    full = replace(job, loras=(LoraParams("style", str(sd_lora), 0.8),), controlnets=(control,), vae=str(tmp_path / "vae"))
+    full = replace(
+        job, loras=(LoraParams("style", str(sd_lora), 0.8),), controlnets=(control,), vae=str(tmp_path / "vae")
+    )
     outputs = {}
     for name, params in {
-        "lora": replace(job, loras=full.loras), "vae": replace(job, vae=full.vae), "all": full
+        "lora": replace(job, loras=full.loras),
+        "vae": replace(job, vae=full.vae),
+        "all": full,
     }.items():
         with conditioned(pipe, params, models_dir) as (pipeline, extra):
             outputs[name] = render(pipeline, **extra)
@@ -71,3 +75,20 @@ def test_img2img_with_controlnet_gets_the_controlnet_img2img_pipeline(
         assert set(extra) == {"control_image", "controlnet_conditioning_scale"}
         out = render(pipeline, size=None, image=Image.open(init), strength=0.6, **extra)
     assert out.shape == (64, 64, 3)
+
+
+def test_kept_vaes_and_controlnets_can_be_forgotten(
+    pipe: DiffusionPipeline, job: GenerateParams, models_dir: Path, control: ControlParams, tmp_path: Path
+) -> None:
+    from models.conditioning import forget_loaded_addons
+    from models.controlnet import load_controlnet
+    from models.vae import load_vae
+
+    build_vae(256, seed=11).save_pretrained(tmp_path / "vae")
+    with conditioned(pipe, replace(job, controlnets=(control,), vae=str(tmp_path / "vae")), models_dir):
+        pass
+    kept_vae = load_vae(tmp_path / "vae", pipe.vae)
+    kept_net = load_controlnet("tiny-controlnet", models_dir, pipe.unet)
+    assert forget_loaded_addons() >= 2
+    assert load_vae(tmp_path / "vae", pipe.vae) is not kept_vae
+    assert load_controlnet("tiny-controlnet", models_dir, pipe.unet) is not kept_net

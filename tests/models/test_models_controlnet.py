@@ -67,9 +67,7 @@ def test_canny_thresholds_matter() -> None:
     assert soft > strict > 0
 
 
-def test_control_image_changes_the_output(
-    pipe: DiffusionPipeline, models_dir: Path, images: tuple[Path, Path]
-) -> None:
+def test_control_image_changes_the_output(pipe: DiffusionPipeline, models_dir: Path, images: tuple[Path, Path]) -> None:
     results = []
     for image in images:
         with controlled(pipe, [_canny(image)], "txt2img", 64, 64, models_dir) as (derived, extra):

@@ -65,3 +65,28 @@ def test_derived_pipelines_leave_the_base_pipeline_as_it_was(tiny_sd_dir: Path, 
     generate(base, img, lambda done, total: None, lambda: False)
     after = np.asarray(generate(base, txt, lambda done, total: None, lambda: False)[0])
     assert np.array_equal(before, after)
+
+
+def test_derived_pipelines_go_when_their_base_goes(tiny_sd_dir: Path) -> None:
+    import gc
+    import weakref
+
+    models_dir = tiny_sd_dir.parent
+    base = load_pipeline(resolve_model("tiny-sd", models_dir), models_dir, torch.device("cpu"))
+    derived = weakref.ref(pipeline_for(base, "inpaint"))
+    unet = weakref.ref(base.unet)
+    del base
+    gc.collect()  # what the cache's release_device_memory does after an eviction
+    assert derived() is None and unet() is None
+
+
+def test_a_job_leaves_the_pipelines_scheduler_as_it_found_it(tiny_pipe: DiffusionPipeline, tmp_path: Path) -> None:
+    before = tiny_pipe.scheduler
+    Image.new("RGB", (32, 32), (20, 90, 40)).save(tmp_path / "init.png")
+    for params in (
+        GenerateParams("a boat", "", 32, 32, 2, 7.0, 3, 1, "dpmpp_2m_karras"),
+        GenerateParams("a boat", "", 32, 32, 2, 7.0, 3, 1, "lcm", init_image=str(tmp_path / "init.png")),
+    ):
+        generate(tiny_pipe, params, lambda done, total: None, lambda: False)
+        assert tiny_pipe.scheduler is before
+        assert pipeline_for(tiny_pipe, "img2img").scheduler is before

@@ -17,21 +17,6 @@ from models.samplers import sampler_names
 
 
 @pytest.fixture
-def params() -> GenerateParams:
-    return GenerateParams(
-        prompt="a lighthouse at dusk",
-        negative_prompt="",
-        width=64,
-        height=64,
-        steps=4,
-        guidance=7.0,
-        seed=1234,
-        count=1,
-        scheduler="euler",
-    )
-
-
-@pytest.fixture
 def init_path(tmp_path: Path) -> Path:
     """A 96x80 photo-like test image: smooth gradients plus seeded noise (not 64x64, so it gets resized)."""
     y, x = np.mgrid[0:80, 0:96]
@@ -97,6 +82,7 @@ def test_img2img_strength_changes_the_image_and_runs_steps_times_strength(
     assert full.steps == [(i, 4) for i in range(1, 5)]
     assert not np.array_equal(at_full, _resized_init(init_path))
     assert not np.array_equal(at_full, at_half)
+    assert np.array_equal(at_full, _pixels(_run(tiny_pipe, params)[0]))  # strength 1 ignores the init image
     again = _pixels(_run(tiny_pipe, replace(params, init_image=str(init_path), strength=0.5))[0])
     assert np.array_equal(at_half, again)
 
@@ -240,3 +226,10 @@ def test_noisy_samplers_repeat_with_the_seed_in_txt2img(
     first = _pixels(_run(tiny_pipe, job)[0])
     assert np.array_equal(first, _pixels(_run(tiny_pipe, job)[0]))
     assert not np.array_equal(first, _pixels(_run(tiny_pipe, replace(job, seed=job.seed + 1))[0]))
+
+
+def test_extra_kwargs_reach_the_pipeline_call(tiny_pipe: StableDiffusionPipeline, params: GenerateParams) -> None:
+    job = replace(params, width=32, height=32)
+    plain = _pixels(_run(tiny_pipe, job)[0])
+    rescaled = generate(tiny_pipe, job, lambda d, t: None, lambda: False, extra_kwargs={"guidance_rescale": 0.9})[0]
+    assert not np.array_equal(plain, _pixels(rescaled))

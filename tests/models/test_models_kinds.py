@@ -107,3 +107,19 @@ def test_a_lora_folder_is_used_through_its_weights_file(sd_lora: Path, tmp_path:
     with pytest.raises(ModelError, match="no single .safetensors"):
         with applied_loras(pipe, [LoraParams("empty", str(tmp_path), 1.0)]):
             pass
+
+
+def test_inpainting_models_are_marked(tiny_sd_dir: Path, tmp_path: Path) -> None:
+    from models.ldm_checkpoint import save_checkpoint, sd_folder_to_ldm
+
+    state = sd_folder_to_ldm(tiny_sd_dir)
+    key = "model.diffusion_model.input_blocks.0.0.weight"
+    state[key] = torch.cat([state[key], torch.zeros(state[key].shape[0], 5, 3, 3)], dim=1)
+    found = probe(save_checkpoint(state, tmp_path / "sd-inpainting.safetensors"))
+    assert (found.kind, found.inpainting) == ("sd15", True)
+    assert any("inpainting model" in note for note in found.notes)
+    folder = _copy(tiny_sd_dir, tmp_path / "inpaint-folder")
+    config = json.loads((folder / "unet" / "config.json").read_text())
+    (folder / "unet" / "config.json").write_text(json.dumps({**config, "in_channels": 9}))
+    assert probe(folder).inpainting
+    assert not probe(tiny_sd_dir).inpainting

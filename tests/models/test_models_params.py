@@ -149,3 +149,12 @@ def test_batch_key_groups_what_one_pipeline_call_can_run() -> None:
         assert batch_key(replace(GENERATE, **change)) != key, change
     assert batch_key(replace(GENERATE, init_image="a.png")) is None
     assert batch_key(replace(GENERATE, init_image="a.png", mask_image="m.png")) is None
+
+
+def test_params_survive_a_round_trip_through_json() -> None:
+    import json
+
+    params = replace(GENERATE, hires=HIRES, loras=(LORA, replace(LORA, name="b")), controlnets=(CONTROL,))
+    assert GenerateParams.from_dict(json.loads(json.dumps(params.to_dict()))) == params
+    assert GenerateParams.from_dict(GENERATE.to_dict()) == GENERATE
+    assert GenerateParams.from_dict({**GENERATE.__dict__, "loras": (LORA,)}).loras == (LORA,)

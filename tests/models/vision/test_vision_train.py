@@ -6,6 +6,7 @@ from ultralytics import YOLO
 from models.errors import Cancelled, InvalidParameter
 from models.vision.detect import detect
 from models.vision.engines import load_vision_model
+from models.vision.install import install_weights
 from models.vision.params import DetectParams, TrainParams
 from models.vision.registry import resolve_vision_model
 from models.vision.synthetic import SHAPE_CLASSES
@@ -77,6 +78,17 @@ def test_trained_weights_load_and_detect(yielded_then_resumed: tuple[TrainResult
     for image in result.images:
         assert image.annotated_png.startswith(b"\x89PNG")
         assert all(d.class_name in SHAPE_NAMES and 0 <= d.box[0] <= d.box[2] <= image.width for d in image.detections)
+
+
+def test_trained_weights_install_as_a_model_folder(yielded_then_resumed: tuple[TrainResult, TrainResult, list[EpochReport]], models_dir: Path, tmp_path: Path) -> None:
+    _, second, _ = yielded_then_resumed
+    assert second.best_weights is not None
+    info = install_weights(second.best_weights, models_dir / "shapes-detector", source="tiny-yolo on shapes")
+    assert (info.task, info.names, info.imgsz, info.source) == ("detect", SHAPE_NAMES, 64, "tiny-yolo on shapes")
+    source = resolve_vision_model("shapes-detector", models_dir)
+    assert (source.kind, source.task) == ("folder", "detect")
+    with pytest.raises(InvalidParameter, match="already exists"):
+        install_weights(second.best_weights, models_dir / "shapes-detector", source="again")
 
 
 def test_cancellation_stops_training(models_dir: Path, dataset: Path, tmp_path: Path) -> None:
