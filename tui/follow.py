@@ -143,17 +143,20 @@ def add_follow_options(parser: argparse.ArgumentParser, *, detach: bool, output:
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
 
 
-def add_preview_options(parser: argparse.ArgumentParser) -> None:
-    """--previews and --preview-file: ask the worker for previews and show them while the job runs."""
+def add_preview_options(parser: argparse.ArgumentParser, *, submitting: bool = True) -> None:
+    """--previews and --preview-file: ask the worker for previews (when `submitting`) and show them while the job runs."""
     parser.add_argument(
         "--previews",
         action="store_true",
-        help="ask for a small preview every few steps; on a terminal it is drawn above the progress bar",
+        help="ask for a small preview every few steps; on a terminal it is drawn above the progress bar"
+        if submitting
+        else "draw the previews of a job that asked for them above the progress bar (on a terminal)",
     )
     parser.add_argument(
         "--preview-file",
         metavar="PATH",
-        help="write the latest preview to PATH (a PNG, replaced at every update); implies --previews",
+        help="write the latest preview to PATH (a PNG, replaced at every update)"
+        + ("; implies --previews" if submitting else ""),
     )
 
 

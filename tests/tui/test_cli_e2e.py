@@ -322,6 +322,20 @@ def test_previews_go_to_the_preview_file(imagine: Imagine, tmp_path: Path) -> No
     assert "\x1b" not in result.stderr and "▀" not in result.stderr  # not a terminal: plain lines only
 
 
+def test_jobs_watch_writes_the_previews_of_a_job_that_asked(imagine: Imagine, tmp_path: Path) -> None:
+    watched = tmp_path / "watched.png"
+    imagine("queue", "pause")
+    try:
+        job_id = imagine("run", "a lighthouse", *SMALL, "--previews", "--detach").stdout.strip()
+        watcher = imagine.popen("jobs", "watch", job_id, "--preview-file", str(watched))
+        assert watcher.stderr is not None and watcher.stderr.readline().startswith("queued")
+    finally:
+        imagine("queue", "resume")
+    out, err = watcher.communicate(timeout=60)
+    assert watcher.returncode == 0, err
+    assert watched.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_daemon_refusals_of_images_are_its_sentence(imagine: Imagine, tmp_path: Path) -> None:
     init = gradient_png(tmp_path / "init.png")
     mask = gradient_png(tmp_path / "mask.png", size=32)

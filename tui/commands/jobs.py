@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 from imagine import types as t
 
 from tui import describe, options, render, vision_text
-from tui.follow import add_follow_options, display_for, follow_and_report, submit_and_follow
+from tui.follow import (
+    add_follow_options,
+    add_preview_options,
+    display_for,
+    follow_and_report,
+    preview_target,
+    submit_and_follow,
+)
 from tui.progress import job_seed
 from tui.results import OutputTarget
 from tui.session import CommandFailed, print_json, with_client
@@ -83,6 +90,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "imagine jobs watch 3f2a9c -o out/",
     )
     p.add_argument("job_id", metavar="ID")
+    add_preview_options(p, submitting=False)
     add_follow_options(p, detach=False)
     p.set_defaults(func=cmd_watch)
 
@@ -257,6 +265,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     target = OutputTarget.parse(args.output, count=None)
+    preview_target(args)
 
     async def body(client: Client) -> int:
         return await follow_and_report(client, args.job_id, args, display_for(args), target)
