@@ -1,0 +1,42 @@
+"""/detect without a daemon: which attachments are refused before download, and the summary lines."""
+
+from __future__ import annotations
+
+import pytest
+from imagine import types as t
+
+from bots.detect import Attachment, summaries, summary
+from bots.policy import Refused
+
+
+def test_a_summary_names_the_best_objects_first_and_counts_the_rest() -> None:
+    def box(name: str, score: float) -> t.Detection:
+        return t.Detection(0, name, score, 0, 0, 1, 1)
+
+    found = t.Detections(0, 10, 10, objects=(box("dog", 0.88), box("cat", 0.4), box("person", 0.91)))
+    assert summary(found) == "3 objects: person 0.91, dog 0.88, cat 0.40"
+    many = t.Detections(0, 10, 10, objects=tuple(box(f"c{n}", n / 100) for n in range(10)))
+    assert summary(many).endswith(", and 2 more") and summary(many).startswith("10 objects: c9 0.09")
+    assert summary(t.Detections(0, 10, 10)) == "nothing found"
+
+
+@pytest.mark.parametrize(("attachment", "named"), [
+    (Attachment("notes.pdf", 2000, "application/pdf"), "application/pdf"),
+    (Attachment("song.mp3", 2000), "audio/mpeg"),
+    (Attachment("huge.png", 21 * 2**20, "image/png"), "21.0 MiB"),
+])  # fmt: skip
+def test_a_non_image_or_too_large_attachment_is_refused_before_download(attachment: Attachment, named: str) -> None:
+    with pytest.raises(Refused, match="image: ") as refused:
+        attachment.check()
+    assert named in str(refused.value) and attachment.filename in str(refused.value)
+
+
+def test_an_image_attachment_within_the_limit_passes() -> None:
+    Attachment("cat.JPG", 2000).check()
+    Attachment("cat", 2000, "image/webp").check()
+
+
+def test_several_images_get_numbered_lines() -> None:
+    found = t.Detections(0, 10, 10, top=(t.ClassScore(3, "tabby", 0.7),))
+    outputs = [t.Output(f"o{n}", "j", n, 0, 10, 10, "", "", 0, detections=found) for n in range(2)]
+    assert summaries(outputs) == "1. top classes: tabby 0.70\n2. top classes: tabby 0.70"
