@@ -35,6 +35,7 @@ ACTIVE = (t.JobState.QUEUED, t.JobState.RUNNING)
 # the model kinds that make images on their own, as the daemon's (its contract does not list them);
 # add-ons (lora, vae, controlnet) and vision models are not offered to /imagine
 IMAGE_MODEL_KINDS = frozenset({"sd15", "sd2", "sdxl", "turbo", "pipeline"})
+VISION_MODEL_KINDS = frozenset({"yolo", "onnx"})  # the models `/detect` can name
 
 
 @dataclass(frozen=True)
@@ -232,15 +233,15 @@ class ChatCore:
             lines.append(f"• `{job.id}` {job.state.value}{seed}: {describe(job)}")
         return "\n".join(lines)
 
-    async def image_models(self) -> list[t.Model]:
-        """The models an `/imagine` can name: installed (or built in) and making images on their own."""
+    async def image_models(self, kinds: frozenset[str] = IMAGE_MODEL_KINDS) -> list[t.Model]:
+        """The models a command can name: installed (or built in) and of `kinds` (by default, making images on their own)."""
         listing = await self.client.list_models()
-        return [m for m in listing.models if (m.installed or m.source == "builtin") and m.kind in IMAGE_MODEL_KINDS]
+        return [m for m in listing.models if (m.installed or m.source == "builtin") and m.kind in kinds]
 
-    async def model_names(self, typed: str = "", limit: int = 25) -> list[str]:
-        """Image models whose name contains `typed`, for a command's suggestions; none when the daemon is down."""
+    async def model_names(self, typed: str = "", limit: int = 25, kinds: frozenset[str] = IMAGE_MODEL_KINDS) -> list[str]:
+        """Models of `kinds` whose name contains `typed`, for a command's suggestions; none when the daemon is down."""
         try:
-            models = await self.image_models()
+            models = await self.image_models(kinds)
         except errors.ImagineError:
             return []
         return [m.name for m in models if typed.lower() in m.name.lower()][:limit]

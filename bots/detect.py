@@ -20,7 +20,7 @@ from bots.policy import Refused
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})  # what the daemon decodes
 TASKS = ("detect", "segment", "pose", "classify")
-SHOWN_OBJECTS = 8  # objects named in a summary line; the rest are counted
+SHOWN_OBJECTS = 8  # classes named in a summary line; the rest are counted
 SHOWN_CLASSES = 5  # a classification's top classes
 CLASS_SEPARATORS = re.compile(r"\s*,\s*")
 
@@ -69,18 +69,24 @@ class DetectRequest:
 
 
 def summary(found: t.Detections | None) -> str:
-    """`3 objects: person 0.91, dog 0.88, cat 0.40`, or a classification's top classes."""
+    """`3 objects: person 0.91, dog 0.88, car ×2 (up to 0.40)`, best first; or a classification's top classes."""
     if found is None:
         return "no results"
     if found.top:
         return "top classes: " + ", ".join(f"{c.class_name} {c.score:.2f}" for c in found.top[:SHOWN_CLASSES])
     if not found.objects:
         return "nothing found"
-    ranked = sorted(found.objects, key=lambda o: o.score, reverse=True)
-    named = ", ".join(f"{o.class_name} {o.score:.2f}" for o in ranked[:SHOWN_OBJECTS])
-    more = f", and {len(ranked) - SHOWN_OBJECTS} more" if len(ranked) > SHOWN_OBJECTS else ""
-    noun = "object" if len(ranked) == 1 else "objects"
-    return f"{len(ranked)} {noun}: {named}{more}"
+    by_class: dict[str, list[float]] = {}
+    for found_object in sorted(found.objects, key=lambda o: o.score, reverse=True):
+        by_class.setdefault(found_object.class_name, []).append(found_object.score)
+    named = [
+        f"{name} {scores[0]:.2f}" if len(scores) == 1 else f"{name} ×{len(scores)} (up to {scores[0]:.2f})"
+        for name, scores in list(by_class.items())[:SHOWN_OBJECTS]
+    ]
+    rest = len(by_class) - SHOWN_OBJECTS
+    more = f", and {rest} more {'class' if rest == 1 else 'classes'}" if rest > 0 else ""
+    count = len(found.objects)
+    return f"{count} {'object' if count == 1 else 'objects'}: {', '.join(named)}{more}"
 
 
 def summaries(outputs: Sequence[t.Output]) -> str:

@@ -248,8 +248,9 @@ async def test_detect_finds_objects_and_shows_the_annotated_image_with_a_summary
     annotated = Image.open(io.BytesIO(result.image))
     assert annotated.size == Image.open(io.BytesIO(picture)).size and result.image != picture  # boxes drawn on it
     best = max(found.objects, key=lambda o: o.score)
-    assert result.details.startswith(f"{len(found.objects)} object")
-    assert f"{best.class_name} {best.score:.2f}" in result.details.splitlines()[0]
+    counted, named = result.details.splitlines()[0].split(": ", 1)
+    assert counted == f"{len(found.objects)} objects" and named.startswith(best.class_name + " ")
+    assert f"{best.score:.2f}" in named
     assert "tiny-yolo" in result.details
     assert [b.action for b in result.buttons] == [Action(ActionKind.DELETE, job.id)]  # no re-roll of a detection
 

@@ -9,14 +9,17 @@ from bots.detect import Attachment, summaries, summary
 from bots.policy import Refused
 
 
-def test_a_summary_names_the_best_objects_first_and_counts_the_rest() -> None:
+def test_a_summary_names_the_best_objects_first_and_groups_a_class_seen_more_than_once() -> None:
     def box(name: str, score: float) -> t.Detection:
         return t.Detection(0, name, score, 0, 0, 1, 1)
 
     found = t.Detections(0, 10, 10, objects=(box("dog", 0.88), box("cat", 0.4), box("person", 0.91)))
     assert summary(found) == "3 objects: person 0.91, dog 0.88, cat 0.40"
+    cars = t.Detections(0, 10, 10, objects=(box("car", 0.3), box("dog", 0.5), box("car", 0.7)))
+    assert summary(cars) == "3 objects: car ×2 (up to 0.70), dog 0.50"
     many = t.Detections(0, 10, 10, objects=tuple(box(f"c{n}", n / 100) for n in range(10)))
-    assert summary(many).endswith(", and 2 more") and summary(many).startswith("10 objects: c9 0.09")
+    assert summary(many).endswith(", and 2 more classes") and summary(many).startswith("10 objects: c9 0.09, c8 0.08")
+    assert summary(t.Detections(0, 10, 10, objects=(box("cat", 0.5),))) == "1 object: cat 0.50"
     assert summary(t.Detections(0, 10, 10)) == "nothing found"
 
 
