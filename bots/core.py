@@ -2,7 +2,7 @@
 
     core = ChatCore(client, config)
     job = await core.start(user, place, ImagineRequest("a lighthouse"))    # Refused / ImagineError
-    job = await core.start(user, place, DetectRequest(image_bytes))        # /detect, the same way
+    job = await core.start(user, place, DetectRequest((image_bytes,)))     # /detect, the same way
     result = await core.follow(job.id, show_progress, buckets)              # progress edits, then the result
 
 Each person's jobs are submitted as theirs (`discord:<id>`, `slack:<team>:<id>`)

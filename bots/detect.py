@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from imagine import types as t
 
 from bots.policy import Refused
+from bots.requests import split_options
 
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})  # what the daemon decodes
@@ -23,6 +24,9 @@ TASKS = ("detect", "segment", "pose", "classify")
 SHOWN_OBJECTS = 8  # classes named in a summary line; the rest are counted
 SHOWN_CLASSES = 5  # a classification's top classes
 CLASS_SEPARATORS = re.compile(r"\s*,\s*")
+MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+COMMAND_WORD = "detect"
+_FLAGS = {"--task": "task", "--conf": "conf", "--classes": "classes", "--model": "model"}
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class Attachment:
 
 @dataclass(frozen=True)
 class DetectRequest:
-    image: bytes
+    images: tuple[bytes, ...]  # the attachments' bytes, one annotated image and summary line each
     task: str = ""       # detect, segment, pose, classify; "" = the model's own
     conf: float | None = None
     classes: str = ""    # "person, dog"
@@ -64,8 +68,22 @@ class DetectRequest:
         if self.conf is not None and not 0.0 <= self.conf <= 1.0:
             raise Refused(f"conf: choose a confidence from 0 to 1, not {self.conf:g}.")
         classes = tuple(c for c in CLASS_SEPARATORS.split(self.classes.strip()) if c)
-        detect = t.Detect((t.ImageInput(data=self.image),), task=task, conf=self.conf, classes=classes)
+        inputs = tuple(t.ImageInput(data=data) for data in self.images)
+        detect = t.Detect(inputs, task=task, conf=self.conf, classes=classes)
         return t.JobSpec(detect, model=self.model.strip(), priority=priority, labels=dict(labels))
+
+
+def parse_mention_text(text: str) -> DetectRequest | None:
+    """`@imagine detect --task segment --conf 0.3 --classes "person, dog" --model NAME` as a request with no
+    images yet; None when the message does not start with `detect` (it is not meant for this command)."""
+    words, options = split_options(MENTION.sub(" ", text), _FLAGS, decimal=("conf",))
+    if not words or words[0].lower() != COMMAND_WORD:
+        return None
+    if len(words) > 1:
+        raise Refused(
+            f"I only understand `{COMMAND_WORD}` and its options ({', '.join(_FLAGS)}); “{words[1]}” is neither."
+        )
+    return DetectRequest((), **options)  # type: ignore[arg-type]
 
 
 def summary(found: t.Detections | None) -> str:

@@ -207,7 +207,7 @@ class ImagineBot(discord.Client):
             await self.refuse_after_defer(interaction, failed)
             return
         try:
-            job = await self.core.start(user, place, dataclasses.replace(options, image=data))
+            job = await self.core.start(user, place, dataclasses.replace(options, images=(data,)))
         except (Refused, errors.ImagineError) as exc:
             await self.refuse_after_defer(interaction, exc)
             return
@@ -356,7 +356,7 @@ def add_commands(bot: ImagineBot) -> None:
         classes: str = "",
         model: str = "",
     ) -> None:
-        await bot.detect(interaction, image, DetectRequest(b"", task, conf, classes, model))
+        await bot.detect(interaction, image, DetectRequest((), task, conf, classes, model))
 
     @detect.autocomplete("model")
     async def vision_model_choices(interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:

@@ -238,7 +238,7 @@ async def test_a_message_being_followed_survives_a_daemon_restart(daemon: Daemon
 async def test_detect_finds_objects_and_shows_the_annotated_image_with_a_summary(client: Client) -> None:
     core = ChatCore(client, config())
     picture = shapes_png()
-    job = await core.start(user("1201"), PLACE, DetectRequest(picture, conf=0.01))
+    job = await core.start(user("1201"), PLACE, DetectRequest((picture,), conf=0.01))
     assert job.owner == "discord:1201" and isinstance(job.spec.task, t.Detect)
     _, result = await run(core, job.id)
     assert result.job.state is t.JobState.SUCCEEDED, result.job.error
@@ -257,7 +257,7 @@ async def test_detect_finds_objects_and_shows_the_annotated_image_with_a_summary
 
 async def test_classify_shows_the_top_classes(client: Client) -> None:
     core = ChatCore(client, config())
-    job = await core.start(user("1202"), PLACE, DetectRequest(shapes_png(), task="classify"))
+    job = await core.start(user("1202"), PLACE, DetectRequest((shapes_png(),), task="classify"))
     _, result = await run(core, job.id)
     assert result.job.state is t.JobState.SUCCEEDED, result.job.error
     top = result.job.outputs[0].detections.top
@@ -268,23 +268,33 @@ async def test_classify_shows_the_top_classes(client: Client) -> None:
 async def test_a_corrupt_image_is_refused_by_the_daemon_naming_the_field(client: Client) -> None:
     core = ChatCore(client, config(jobs_per_minute=1, burst=1))
     with pytest.raises(errors.InvalidArgument) as refused:
-        await core.start(user("1203"), PLACE, DetectRequest(b"\x89PNG\r\n\x1a\n not really a picture"))
+        await core.start(user("1203"), PLACE, DetectRequest((b"\x89PNG\r\n\x1a\n not really a picture",)))
     assert "detect.images[0]" in reply_for(refused.value)
-    job = await core.start(user("1203"), PLACE, DetectRequest(shapes_png()))  # the refused one spent no turn
+    job = await core.start(user("1203"), PLACE, DetectRequest((shapes_png(),)))  # the refused one spent no turn
     assert job.owner == "discord:1203"
 
 
 async def test_a_bad_detect_option_is_refused_naming_it(client: Client) -> None:
     core = ChatCore(client, config())
     with pytest.raises(Refused, match="^conf: "):
-        core.prepare(user("1204"), PLACE, DetectRequest(shapes_png(), conf=1.5))
+        core.prepare(user("1204"), PLACE, DetectRequest((shapes_png(),), conf=1.5))
     with pytest.raises(Refused, match="^task: "):
-        core.prepare(user("1204"), PLACE, DetectRequest(shapes_png(), task="count"))
-    spec = core.prepare(user("1204"), PLACE, DetectRequest(shapes_png(), classes="person, dog ,", model=" tiny-yolo "))
+        core.prepare(user("1204"), PLACE, DetectRequest((shapes_png(),), task="count"))
+    spec = core.prepare(user("1204"), PLACE, DetectRequest((shapes_png(),), classes="person, dog ,", model=" tiny-yolo "))
     assert spec.task.classes == ("person", "dog") and spec.model == "tiny-yolo"
 
 
 async def test_detect_goes_through_the_same_gate(client: Client) -> None:
     core = ChatCore(client, BotConfig(defaults=SMALL, allow=Allow(channels=frozenset({"bots"}))))
     with pytest.raises(Refused, match="not enabled in this channel"):
-        core.prepare(user("1205"), PLACE, DetectRequest(shapes_png()))
+        core.prepare(user("1205"), PLACE, DetectRequest((shapes_png(),)))
+
+
+async def test_several_attached_images_get_a_line_each_and_one_grid(client: Client) -> None:
+    core = ChatCore(client, config())
+    job = await core.start(user("1206"), PLACE, DetectRequest((shapes_png(), shapes_png(64)), conf=0.01))
+    _, result = await run(core, job.id)
+    assert result.job.state is t.JobState.SUCCEEDED, result.job.error
+    first, second, _model = result.details.splitlines()
+    assert first.startswith("1. ") and second.startswith("2. ")
+    assert Image.open(io.BytesIO(result.image)).size == (2 * 96 + GAP, 96)  # cells as large as the largest image

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from imagine import types as t
 
-from bots.detect import Attachment, summaries, summary
+from bots.detect import Attachment, DetectRequest, parse_mention_text, summaries, summary
 from bots.policy import Refused
 
 
@@ -43,3 +43,20 @@ def test_several_images_get_numbered_lines() -> None:
     found = t.Detections(0, 10, 10, top=(t.ClassScore(3, "tabby", 0.7),))
     outputs = [t.Output(f"o{n}", "j", n, 0, 10, 10, "", "", 0, detections=found) for n in range(2)]
     assert summaries(outputs) == "1. top classes: tabby 0.70\n2. top classes: tabby 0.70"
+
+
+def test_a_mention_reads_detect_and_its_options() -> None:
+    request = parse_mention_text('<@UBOT> detect --task segment --conf 0.3 --classes "person, dog" --model my-yolo')
+    assert request == DetectRequest((), task="segment", conf=0.3, classes="person, dog", model="my-yolo")
+    assert parse_mention_text("<@UBOT|imagine> DETECT") == DetectRequest(())
+    assert parse_mention_text("<@UBOT> hello there") is None
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("<@UBOT> detect --conf high", "--conf takes a number"),
+    ("<@UBOT> detect --colour red", "--colour is not an option"),
+    ("<@UBOT> detect cats", "“cats” is neither"),
+])  # fmt: skip
+def test_a_bad_mention_is_refused_naming_what_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(Refused, match=message):
+        parse_mention_text(text)
