@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from imagine import types as t
 
-from bots.detect import Attachment, DetectRequest, parse_mention_text, summaries, summary
+from bots.detect import (
+    Attachment,
+    DetectRequest,
+    parse_mention_text,
+    summaries,
+    summary,
+)
 from bots.policy import Refused
 
 

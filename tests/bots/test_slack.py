@@ -24,9 +24,9 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bots.config import BotConfig, Defaults, Limits, SlackSettings
 from bots.core import ChatCore
 from bots.pending import PendingMessages
+from bots.policy import Refused
 from bots.replies import DAEMON_DOWN
 from bots.slack_app import MENTION_HELP, SlackBot
-from bots.policy import Refused
 from bots.slack_files import NO_IMAGE, download_all
 from tests.bots.fake_slack import (
     BOT_TOKEN,
