@@ -228,7 +228,7 @@ class ChatCore:
             return "You have not made any images yet; try /imagine."
         lines = [f"Your last {len(page.jobs)} jobs:"]
         for job in page.jobs:
-            seeds = ", ".join(str(o.seed) for o in job.outputs)
+            seeds = "" if isinstance(job.spec.task, t.Detect) else ", ".join(str(o.seed) for o in job.outputs)
             seed = f" · seed {seeds}" if seeds else ""
             lines.append(f"• `{job.id}` {job.state.value}{seed}: {describe(job)}")
         return "\n".join(lines)

@@ -12,8 +12,10 @@ uploaded into that message's thread with `files_upload_v2`, its buttons
 (re-roll, variations, upscale, delete) under the message.
 
 Slash commands carry no files, so detection answers an `app_mention` event
-whose message has image files (scopes: app_mentions:read, files:read); the
-files are downloaded with the bot token and the result goes in its thread.
+whose message has image files, or the "Detect objects" message shortcut
+(callback id `imagine_detect`) on a message with pictures (scopes:
+app_mentions:read, files:read); the files are downloaded with the bot token
+and the result goes in the message's thread.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bots.buckets import TokenBucket
 from bots.config import SlackSettings
 from bots.core import Button, ChatCore, Result, describe
-from bots.detect import parse_mention_text
+from bots.detect import COMMAND_WORD, parse_mention_text
 from bots.pending import PendingMessages
 from bots.policy import ChatUser, Place, Refused
 from bots.progress import JobView, status_line
@@ -48,6 +50,7 @@ from bots.slack_files import check_files, download_all
 BUTTON_ID = re.compile(r"^imagine:")
 SLACK_API = "https://slack.com/api/"
 MENTION_HELP = "Mention me with `detect` in a message with a picture attached to find what is in it; /imagine makes images."
+DETECT_SHORTCUT = "imagine_detect"  # the message shortcut's callback id
 WORKSPACE_BURST = 5  # chat.update calls a workspace may make at once before the per-minute rate applies
 
 
@@ -77,6 +80,7 @@ class SlackBot:
         self.app.command("/imagine")(self.on_imagine)
         self.app.action(BUTTON_ID)(self.on_button)
         self.app.event("app_mention")(self.on_mention)
+        self.app.message_shortcut(DETECT_SHORTCUT)(self.on_detect_shortcut)
 
     def resume(self) -> None:
         """Finish the messages a previous run of the bot was still updating."""
@@ -114,13 +118,26 @@ class SlackBot:
         """`@imagine detect ...` with pictures attached: the job's message goes in the mention's thread."""
         team = body.get("team_id") or event.get("team", "")
         user = ChatUser("slack", event["user"], team_id=team)
-        place = Place(team, event["channel"])
-        thread_ts = event.get("thread_ts") or event["ts"]
+        await self.detect_files(client, user, Place(team, event["channel"]), event.get("thread_ts") or event["ts"],
+                                event.get("text", ""), event.get("files", []))
+
+    async def on_detect_shortcut(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
+                                 client: AsyncWebClient) -> None:
+        """The "Detect objects" message shortcut, on any message with pictures: default options."""
+        await ack()
+        team = body["team"]["id"]
+        user = ChatUser("slack", body["user"]["id"], team_id=team, name=body["user"].get("username", ""))
+        message = body["message"]
+        await self.detect_files(client, user, Place(team, body["channel"]["id"]),
+                                message.get("thread_ts") or message["ts"], COMMAND_WORD, message.get("files", []))
+
+    async def detect_files(self, client: AsyncWebClient, user: ChatUser, place: Place, thread_ts: str, text: str,
+                           files: list[dict[str, Any]]) -> None:
+        """Check the files, download them and start the detection; refusals only the person sees."""
         try:
-            request = parse_mention_text(event.get("text", ""))
+            request = parse_mention_text(text)
             if request is None:
                 raise Refused(MENTION_HELP)
-            files = event.get("files", [])
             check_files(files)  # before downloading anything
             images = await download_all(files, self.settings.bot_token)
             job = await self.core.start(user, place, dataclasses.replace(request, images=images))

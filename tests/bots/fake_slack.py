@@ -188,3 +188,16 @@ def mention(text: str, user_id: str, files: list[dict[str, Any]]) -> str:
         "event_id": f"Ev{next(_ts):08d}", "event_time": int(time.time()),
         "authorizations": [{"team_id": TEAM_ID, "user_id": "UBOT", "is_bot": True, "is_enterprise_install": False}],
     })
+
+
+def message_shortcut(callback_id: str, user_id: str, files: list[dict[str, Any]]) -> str:
+    """`user_id` choosing the message shortcut `callback_id` on a message with `files`."""
+    ts = f"{time.time():.0f}.{next(_ts):06d}"
+    payload = {
+        "type": "message_action", "callback_id": callback_id, "trigger_id": "1.2.3", "action_ts": ts,
+        "team": {"id": TEAM_ID, "domain": "fake"}, "channel": {"id": CHANNEL_ID, "name": "art"},
+        "user": {"id": user_id, "username": f"user-{user_id}", "team_id": TEAM_ID}, "token": "legacy",
+        "message": {"type": "message", "user": "U0OTHER", "ts": ts, "text": "look at this", "files": files},
+        "response_url": "", "message_ts": ts,
+    }
+    return urlencode({"payload": json.dumps(payload)})

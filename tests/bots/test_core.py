@@ -253,6 +253,8 @@ async def test_detect_finds_objects_and_shows_the_annotated_image_with_a_summary
     assert f"{best.score:.2f}" in named
     assert "tiny-yolo" in result.details
     assert [b.action for b in result.buttons] == [Action(ActionKind.DELETE, job.id)]  # no re-roll of a detection
+    history = await core.history_text(user("1201"))
+    assert f"`{job.id}` succeeded: detect with tiny-yolo" in history and "seed" not in history
 
 
 async def test_classify_shows_the_top_classes(client: Client) -> None:

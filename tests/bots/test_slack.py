@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 import pytest_asyncio
@@ -26,7 +27,7 @@ from bots.core import ChatCore
 from bots.pending import PendingMessages
 from bots.policy import Refused
 from bots.replies import DAEMON_DOWN
-from bots.slack_app import MENTION_HELP, SlackBot
+from bots.slack_app import DETECT_SHORTCUT, MENTION_HELP, SlackBot
 from bots.slack_files import NO_IMAGE, download_all
 from tests.bots.fake_slack import (
     BOT_TOKEN,
@@ -36,6 +37,7 @@ from tests.bots.fake_slack import (
     SlackCall,
     button_click,
     mention,
+    message_shortcut,
     signed,
     slash_command,
     slash_command_fields,
@@ -277,3 +279,15 @@ async def test_without_the_files_read_scope_slacks_sign_in_page_is_said_plainly(
     with pytest.raises(Refused, match="needs the files:read scope"):
         await download_all([picture], "xoxb-a-token-without-files-read")
     assert await download_all([picture], BOT_TOKEN) == (shapes_png(),)
+
+
+async def test_the_detect_shortcut_on_someone_elses_picture_answers_in_its_thread(client: Client, fake: FakeSlack) -> None:
+    picture = fake.share(shapes_png(), "theirs.png", "image/png")
+    body = message_shortcut(DETECT_SHORTCUT, "U1601", [picture])
+    ack = await send(make_app(client, fake), body)
+    assert ack.status == 200
+    posted, final, _ = await result_of(fake, "U1601")
+    assert posted.args["thread_ts"] == json.loads(parse_qs(body)["payload"][0])["message"]["ts"]
+    assert fake.calls_of("files-pri", lambda c: picture["id"] in c.args["path"])
+    job = await client.get(action_ids(final)[0].split(":")[2])
+    assert job.owner == "slack:T0001:U1601" and isinstance(job.spec.task, t.Detect)
