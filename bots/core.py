@@ -2,6 +2,7 @@
 
     core = ChatCore(client, config)
     job = await core.start(user, place, ImagineRequest("a lighthouse"))    # Refused / ImagineError
+    job = await core.start(user, place, DetectRequest((image_bytes,)))     # /detect, the same way
     result = await core.follow(job.id, show_progress, buckets)              # progress edits, then the result
 
 Each person's jobs are submitted as theirs (`discord:<id>`, `slack:<team>:<id>`)
@@ -23,6 +24,7 @@ from imagine.client import Client
 from bots import images
 from bots.buckets import TokenBucket, take_all
 from bots.config import BotConfig
+from bots.detect import DetectRequest, summaries
 from bots.follow import follow_job, when_daemon_answers
 from bots.policy import ChatUser, Gate, Place, Refused
 from bots.progress import JobView, format_seconds
@@ -33,6 +35,7 @@ ACTIVE = (t.JobState.QUEUED, t.JobState.RUNNING)
 # the model kinds that make images on their own, as the daemon's (its contract does not list them);
 # add-ons (lora, vae, controlnet) and vision models are not offered to /imagine
 IMAGE_MODEL_KINDS = frozenset({"sd15", "sd2", "sdxl", "turbo", "pipeline"})
+VISION_MODEL_KINDS = frozenset({"yolo", "onnx"})  # the models `/detect` can name
 
 
 @dataclass(frozen=True)
@@ -74,16 +77,21 @@ class ChatCore:
 
     # -- starting jobs ---------------------------------------------------------
 
-    async def start(self, user: ChatUser, place: Place, request: ImagineRequest) -> t.Job:
-        """Submit `/imagine`; raises Refused (a limit, a bad option) or an ImagineError from the daemon."""
+    async def start(self, user: ChatUser, place: Place, request: ImagineRequest | DetectRequest) -> t.Job:
+        """Submit `/imagine` or `/detect`; raises Refused (a limit, a bad option) or an ImagineError from the daemon."""
         return await self.submit(user, self.prepare(user, place, request))
 
-    def prepare(self, user: ChatUser, place: Place, request: ImagineRequest) -> t.JobSpec:
+    def prepare(self, user: ChatUser, place: Place, request: ImagineRequest | DetectRequest) -> t.JobSpec:
         """The checks that need no daemon (place, words, rate, options), spending one of the person's turns."""
-        self.gate.admit(user, place, request.prompt, request.negative)
+        if isinstance(request, DetectRequest):
+            self.gate.admit(user, place)
+        else:
+            self.gate.admit(user, place, request.prompt, request.negative)
+        priority, labels = self.gate.priority(user, place), self._labels(user, place)
         try:
-            spec = request.to_spec(self.config.defaults, self.gate.priority(user, place), self._labels(user, place))
-            return dataclasses.replace(spec, previews=self.previews)
+            if isinstance(request, DetectRequest):
+                return request.to_spec(priority, labels)
+            return dataclasses.replace(request.to_spec(self.config.defaults, priority, labels), previews=self.previews)
         except Refused:
             self.gate.give_back_turn(user)
             raise
@@ -158,6 +166,8 @@ class ChatCore:
         return Result(job, result_details(job), image, flagged, self.buttons(job))
 
     def buttons(self, job: t.Job) -> tuple[Button, ...]:
+        if isinstance(job.spec.task, t.Detect):  # nothing to re-roll or vary: the same image finds the same things
+            return (Button("🗑️ Delete", Action(ActionKind.DELETE, job.id)),)
         row = [Button("🔄 Re-roll", Action(ActionKind.REROLL, job.id))]
         shown = job.outputs[:MAX_BUTTON_IMAGES]
         row += [Button(f"V{n}", Action(ActionKind.VARIATIONS, o.id)) for n, o in enumerate(shown, 1)]
@@ -218,20 +228,20 @@ class ChatCore:
             return "You have not made any images yet; try /imagine."
         lines = [f"Your last {len(page.jobs)} jobs:"]
         for job in page.jobs:
-            seeds = ", ".join(str(o.seed) for o in job.outputs)
+            seeds = "" if isinstance(job.spec.task, t.Detect) else ", ".join(str(o.seed) for o in job.outputs)
             seed = f" · seed {seeds}" if seeds else ""
             lines.append(f"• `{job.id}` {job.state.value}{seed}: {describe(job)}")
         return "\n".join(lines)
 
-    async def image_models(self) -> list[t.Model]:
-        """The models an `/imagine` can name: installed (or built in) and making images on their own."""
+    async def image_models(self, kinds: frozenset[str] = IMAGE_MODEL_KINDS) -> list[t.Model]:
+        """The models a command can name: installed (or built in) and of `kinds` (by default, making images on their own)."""
         listing = await self.client.list_models()
-        return [m for m in listing.models if (m.installed or m.source == "builtin") and m.kind in IMAGE_MODEL_KINDS]
+        return [m for m in listing.models if (m.installed or m.source == "builtin") and m.kind in kinds]
 
-    async def model_names(self, typed: str = "", limit: int = 25) -> list[str]:
-        """Image models whose name contains `typed`, for a command's suggestions; none when the daemon is down."""
+    async def model_names(self, typed: str = "", limit: int = 25, kinds: frozenset[str] = IMAGE_MODEL_KINDS) -> list[str]:
+        """Models of `kinds` whose name contains `typed`, for a command's suggestions; none when the daemon is down."""
         try:
-            models = await self.image_models()
+            models = await self.image_models(kinds)
         except errors.ImagineError:
             return []
         return [m.name for m in models if typed.lower() in m.name.lower()][:limit]
@@ -254,8 +264,10 @@ def clip(text: str, width: int = 60) -> str:
 
 
 def result_details(job: t.Job) -> str:
-    seeds = ", ".join(str(o.seed) for o in job.outputs)
     took = f" · {format_seconds(job.timings.total_ms / 1000)}" if job.timings.total_ms else ""
+    if isinstance(job.spec.task, t.Detect):
+        return f"{summaries(job.outputs)}\n{job.spec.model}{took}"
+    seeds = ", ".join(str(o.seed) for o in job.outputs)
     size = f"{job.outputs[0].width}x{job.outputs[0].height}" if job.outputs else ""
     return f"seed {seeds} · {size} · {job.spec.model}{took}"
 
@@ -264,5 +276,7 @@ def describe(job: t.Job) -> str:
     """The job in a few words: its prompt, or what kind of job it is and on which image."""
     if job.spec.prompt:
         return clip(job.spec.prompt)
+    if isinstance(job.spec.task, t.Detect):
+        return f"{job.spec.task.task or 'detect'} with {job.spec.model}" if job.spec.model else "detect"
     target = getattr(job.spec.task, "output_id", "")
     return f"{job.spec.kind} of `{target}`" if target else job.spec.kind

@@ -1,4 +1,4 @@
-"""The Discord bot: `/imagine`, `/queue`, `/cancel`, `/models`, `/history`, and the buttons under results.
+"""The Discord bot: `/imagine`, `/detect`, `/queue`, `/cancel`, `/models`, `/history`, and the buttons under results.
 
     bot = ImagineBot(ChatCore(client, config), config.discord)
     await bot.start(config.discord.token)
@@ -14,10 +14,12 @@ throttle only bounds how often one message is edited.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import io
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +30,8 @@ from imagine import types as t
 
 from bots.buckets import TokenBucket
 from bots.config import DiscordSettings
-from bots.core import Button, ChatCore, Result, describe
+from bots.core import VISION_MODEL_KINDS, Button, ChatCore, Result, describe
+from bots.detect import TASKS, Attachment, DetectRequest
 from bots.images import fit
 from bots.pending import PendingMessages
 from bots.policy import ChatUser, Place, Refused
@@ -187,6 +190,29 @@ class ImagineBot(discord.Client):
             return
         await self.show_job(interaction, user, place, job)
 
+    async def detect(self, interaction: discord.Interaction, image: discord.Attachment, options: DetectRequest) -> None:
+        """`/detect`: the attachment is checked from its description, then downloaded after the deferral
+        (a large file can take longer than the 3 s an interaction may wait)."""
+        user, place = chat_user(interaction), place_of(interaction)
+        try:
+            Attachment(image.filename, image.size, image.content_type or "").check()
+        except Refused as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        try:
+            data = await image.read()  # through discord.py's HTTP session, from Discord's CDN
+        except discord.HTTPException as exc:
+            failed = Refused(f"image: I could not download “{image.filename}” ({exc.status}); please attach it again.")
+            await self.refuse_after_defer(interaction, failed)
+            return
+        try:
+            job = await self.core.start(user, place, dataclasses.replace(options, images=(data,)))
+        except (Refused, errors.ImagineError) as exc:
+            await self.refuse_after_defer(interaction, exc)
+            return
+        await self.show_job(interaction, user, place, job)
+
     async def follow_up(self, interaction: discord.Interaction, action: Action) -> None:
         """Re-roll, V<n>, U<n>: a new message (deferred at once) that follows the new job."""
         user, place = chat_user(interaction), place_of(interaction)
@@ -278,10 +304,13 @@ class ImagineBot(discord.Client):
         await interaction.edit_original_response(content=text)
 
 
+def choices(names: Sequence[str]) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=name, value=name) for name in names]
+
+
 def add_commands(bot: ImagineBot) -> None:
-    """The slash commands. A command that makes images builds its JobSpec (see `bots.requests`), submits it
-    with `core.submit` and hands the job to `bot.show_job`, which works for any task (a `/detect` taking an
-    attachment would be one more function here)."""
+    """The slash commands. A command that starts a job builds its request (`bots.requests`, `bots.detect`),
+    submits it through the core and hands the job to `bot.show_job`, which works for any task."""
     core = bot.core
 
     @bot.tree.command(name="imagine", description="Make an image from a text prompt")
@@ -308,7 +337,30 @@ def add_commands(bot: ImagineBot) -> None:
 
     @imagine.autocomplete("model")
     async def model_choices(interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=name, value=name) for name in await core.model_names(typed)]
+        return choices(await core.model_names(typed))
+
+    @bot.tree.command(name="detect", description="Find objects in an image (or segment, pose, classify)")
+    @app_commands.describe(
+        image="the picture: PNG, JPEG or WebP",
+        task="what to look for; empty for the model's own",
+        conf="the least confidence to show, 0 to 1",
+        classes="only these classes, comma-separated, e.g. person, dog",
+        model="which vision model; empty for the default",
+    )
+    @app_commands.choices(task=choices(TASKS))
+    async def detect(
+        interaction: discord.Interaction,
+        image: discord.Attachment,
+        task: str = "",
+        conf: app_commands.Range[float, 0.0, 1.0] | None = None,
+        classes: str = "",
+        model: str = "",
+    ) -> None:
+        await bot.detect(interaction, image, DetectRequest((), task, conf, classes, model))
+
+    @detect.autocomplete("model")
+    async def vision_model_choices(interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+        return choices(await core.model_names(typed, kinds=VISION_MODEL_KINDS))
 
     @bot.tree.command(name="queue", description="Your images waiting or in progress, and the queue's length")
     async def queue(interaction: discord.Interaction) -> None:

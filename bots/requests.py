@@ -73,33 +73,49 @@ _WHOLE = ("steps", "seed", "count")
 
 def parse_command_text(text: str) -> ImagineRequest:
     """Slack's `/imagine a lighthouse --steps 20 --size 512x512 --no blur --count 2 --seed 7 --model tiny-sd`."""
+    prompt, options = split_options(text, _FLAGS, whole=_WHOLE)
+    return ImagineRequest(" ".join(prompt), **options)  # type: ignore[arg-type]
+
+
+def split_options(
+    text: str, flags: Mapping[str, str], whole: tuple[str, ...] = (), decimal: tuple[str, ...] = ()
+) -> tuple[list[str], dict[str, object]]:
+    """The words of `text` that are not options, and the options by field name (`flags`: `--flag` -> field);
+    the `whole` fields as ints and the `decimal` ones as floats. Flags may stand anywhere; quotes group words."""
     try:
         words = shlex.split(text)
     except ValueError:
         words = text.split()
-    prompt: list[str] = []
+    free: list[str] = []
     options: dict[str, object] = {}
     index = 0
     while index < len(words):
         word = words[index]
-        if word.startswith("--"):
-            field = _FLAGS.get(word)
-            if field is None:
-                raise Refused(f"{word} is not an option; the options are {', '.join(_FLAGS)}.")
-            if index + 1 >= len(words):
-                raise Refused(f"{word} needs a value after it.")
-            value = words[index + 1]
-            if field in _WHOLE:
-                if not value.isdigit():
-                    raise Refused(f"{word} takes a whole number, not “{value}”.")
-                options[field] = int(value)
-            else:
-                options[field] = value
-            index += 2
-        else:
-            prompt.append(word)
+        if not word.startswith("--"):
+            free.append(word)
             index += 1
-    return ImagineRequest(" ".join(prompt), **options)  # type: ignore[arg-type]
+            continue
+        field = flags.get(word)
+        if field is None:
+            raise Refused(f"{word} is not an option; the options are {', '.join(flags)}.")
+        if index + 1 >= len(words):
+            raise Refused(f"{word} needs a value after it.")
+        options[field] = _option_value(word, words[index + 1], field in whole, field in decimal)
+        index += 2
+    return free, options
+
+
+def _option_value(flag: str, value: str, whole: bool, decimal: bool) -> object:
+    if whole:
+        if not value.isdigit():
+            raise Refused(f"{flag} takes a whole number, not “{value}”.")
+        return int(value)
+    if decimal:
+        try:
+            return float(value)
+        except ValueError:
+            raise Refused(f"{flag} takes a number such as 0.25, not “{value}”.") from None
+    return value
 
 
 class ActionKind(str, enum.Enum):

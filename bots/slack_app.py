@@ -1,4 +1,5 @@
-"""The Slack bot: `/imagine <prompt> [--steps N --size WxH --seed N --count N --model NAME --no WORDS]`.
+"""The Slack bot: `/imagine <prompt> [--steps N --size WxH --seed N --count N --model NAME --no WORDS]`,
+and `@imagine detect [--task T --conf C --classes A,B --model NAME]` in a message with attached pictures.
 
     bot = SlackBot(ChatCore(client, config), config.slack, PendingMessages(path))
     bot.resume()
@@ -9,11 +10,18 @@ progress (`chat.update`, kept within its Tier 3 budget of about 50 a minute
 per workspace and one message a second per channel), and the result is
 uploaded into that message's thread with `files_upload_v2`, its buttons
 (re-roll, variations, upscale, delete) under the message.
+
+Slash commands carry no files, so detection answers an `app_mention` event
+whose message has image files, or the "Detect objects" message shortcut
+(callback id `imagine_detect`) on a message with pictures (scopes:
+app_mentions:read, files:read); the files are downloaded with the bot token
+and the result goes in the message's thread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,14 +39,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bots.buckets import TokenBucket
 from bots.config import SlackSettings
 from bots.core import Button, ChatCore, Result, describe
+from bots.detect import COMMAND_WORD, parse_mention_text
 from bots.pending import PendingMessages
 from bots.policy import ChatUser, Place, Refused
 from bots.progress import JobView, status_line
 from bots.replies import reply_for
 from bots.requests import Action, ActionKind, parse_command_text
+from bots.slack_files import check_files, download_all
 
 BUTTON_ID = re.compile(r"^imagine:")
 SLACK_API = "https://slack.com/api/"
+MENTION_HELP = "Mention me with `detect` in a message with a picture attached to find what is in it; /imagine makes images."
+DETECT_SHORTCUT = "imagine_detect"  # the message shortcut's callback id
 WORKSPACE_BURST = 5  # chat.update calls a workspace may make at once before the per-minute rate applies
 
 
@@ -67,6 +79,8 @@ class SlackBot:
         )
         self.app.command("/imagine")(self.on_imagine)
         self.app.action(BUTTON_ID)(self.on_button)
+        self.app.event("app_mention")(self.on_mention)
+        self.app.message_shortcut(DETECT_SHORTCUT)(self.on_detect_shortcut)
 
     def resume(self) -> None:
         """Finish the messages a previous run of the bot was still updating."""
@@ -99,6 +113,40 @@ class SlackBot:
             await respond(text=reply_for(exc), response_type="ephemeral")
             return
         await self.show_job(client, user, place, job)
+
+    async def on_mention(self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+        """`@imagine detect ...` with pictures attached: the job's message goes in the mention's thread."""
+        team = body.get("team_id") or event.get("team", "")
+        user = ChatUser("slack", event["user"], team_id=team)
+        await self.detect_files(client, user, Place(team, event["channel"]), event.get("thread_ts") or event["ts"],
+                                event.get("text", ""), event.get("files", []))
+
+    async def on_detect_shortcut(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
+                                 client: AsyncWebClient) -> None:
+        """The "Detect objects" message shortcut, on any message with pictures: default options."""
+        await ack()
+        team = body["team"]["id"]
+        user = ChatUser("slack", body["user"]["id"], team_id=team, name=body["user"].get("username", ""))
+        message = body["message"]
+        await self.detect_files(client, user, Place(team, body["channel"]["id"]),
+                                message.get("thread_ts") or message["ts"], COMMAND_WORD, message.get("files", []))
+
+    async def detect_files(self, client: AsyncWebClient, user: ChatUser, place: Place, thread_ts: str, text: str,
+                           files: list[dict[str, Any]]) -> None:
+        """Check the files, download them and start the detection; refusals only the person sees."""
+        try:
+            request = parse_mention_text(text)
+            if request is None:
+                raise Refused(MENTION_HELP)
+            check_files(files)  # before downloading anything
+            images = await download_all(files, self.settings.bot_token)
+            job = await self.core.start(user, place, dataclasses.replace(request, images=images))
+        except (Refused, errors.ImagineError) as exc:
+            await client.chat_postEphemeral(
+                channel=place.channel_id, user=user.user_id, text=reply_for(exc), thread_ts=thread_ts
+            )
+            return
+        await self.show_job(client, user, place, job, thread_ts=thread_ts)
 
     async def on_button(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient,
                         respond: Callable[..., Awaitable[Any]]) -> None:

@@ -55,6 +55,7 @@ class FakeDiscord(Recorder[Call]):
         self.expired_tokens: set[str] = set()  # editing these answers 401 Invalid Webhook Token
         self.rate_limit_once: set[str] = set()  # the first edit with these answers 429, as Discord's API does
         self.originals: dict[str, str] = {}  # interaction token -> the id of its response message
+        self.cdn: dict[str, bytes] = {}  # attachment path -> its bytes, served as Discord's CDN serves them
 
     @property
     def base(self) -> str:
@@ -71,8 +72,20 @@ class FakeDiscord(Recorder[Call]):
         await self.record(call)
         return self._answer(call)
 
+    def attach(self, data: bytes, filename: str, content_type: str | None) -> dict[str, Any]:
+        """An attachment as an interaction's `resolved` data describes it; its URL serves `data`."""
+        attachment_id = snowflake()
+        path = f"/attachments/{CHANNEL_ID}/{attachment_id}/{filename}"
+        self.cdn[path] = data
+        url = f"{self.url}{path}"
+        described = {"id": attachment_id, "filename": filename, "size": len(data), "url": url, "proxy_url": url}
+        return described | ({"content_type": content_type} if content_type else {})
+
     def _answer(self, call: Call) -> web.StreamResponse:
         method, path = call.method, call.path
+        if path.startswith("/attachments/"):
+            data = self.cdn.get(path)
+            return web.Response(body=data) if data is not None else web.Response(status=404)
         if path == "/users/@me":
             return _json(BOT_USER)
         if path == "/oauth2/applications/@me":
@@ -217,7 +230,8 @@ def interaction(kind: int, data: dict[str, Any], user_id: str, *, nsfw: bool = F
     }
 
 
-_OPTION_TYPES = {str: 3, int: 4}
+_OPTION_TYPES = {str: 3, int: 4, float: 10}
+ATTACHMENT_OPTION = 11
 
 
 def slash(name: str, user_id: str, **options: Any) -> dict[str, Any]:
@@ -230,6 +244,14 @@ def slash(name: str, user_id: str, **options: Any) -> dict[str, Any]:
         "options": [{"name": k, "type": _OPTION_TYPES[type(v)], "value": v} for k, v in options.items()],
     }
     return interaction(2, data, user_id, size_limit=limit)
+
+
+def slash_with_attachment(name: str, user_id: str, attachment: dict[str, Any], **options: Any) -> dict[str, Any]:
+    """`/name image:<attachment> option:value ...`; `attachment` as `FakeDiscord.attach` describes it."""
+    payload = slash(name, user_id, **options)
+    payload["data"]["options"].insert(0, {"name": "image", "type": ATTACHMENT_OPTION, "value": attachment["id"]})
+    payload["data"]["resolved"] = {"attachments": {attachment["id"]: attachment}}
+    return payload
 
 
 def click(custom_id: str, user_id: str, on_message: dict[str, Any]) -> dict[str, Any]:

@@ -14,13 +14,15 @@ from imagine import types as t
 from imagine.client import Client
 from PIL import Image
 
-from bots.config import BotConfig, Defaults, Limits, PrioritySettings
+from bots.config import Allow, BotConfig, Defaults, Limits, PrioritySettings
 from bots.core import ChatCore
+from bots.detect import DetectRequest
 from bots.images import GAP
 from bots.policy import ChatUser, Place, Refused
 from bots.progress import JobView, status_line
 from bots.replies import DAEMON_DOWN, reply_for
 from bots.requests import Action, ActionKind, ImagineRequest
+from tests.bots.pictures import shapes_png
 from tests.e2e.daemon_process import DaemonProcess
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -228,3 +230,73 @@ async def test_a_message_being_followed_survives_a_daemon_restart(daemon: Daemon
         result = await asyncio.wait_for(following, 120)
     assert result.job.state is t.JobState.SUCCEEDED and result.image
     assert "daemon is down" in status_line(next(v for v in seen if v.daemon_down))
+
+
+# -- /detect ----------------------------------------------------------------------
+
+
+async def test_detect_finds_objects_and_shows_the_annotated_image_with_a_summary(client: Client) -> None:
+    core = ChatCore(client, config())
+    picture = shapes_png()
+    job = await core.start(user("1201"), PLACE, DetectRequest((picture,), conf=0.01))
+    assert job.owner == "discord:1201" and isinstance(job.spec.task, t.Detect)
+    _, result = await run(core, job.id)
+    assert result.job.state is t.JobState.SUCCEEDED, result.job.error
+    (output,) = result.job.outputs
+    found = output.detections
+    assert found is not None and found.objects  # random weights at conf 0.01 still find boxes
+    annotated = Image.open(io.BytesIO(result.image))
+    assert annotated.size == Image.open(io.BytesIO(picture)).size and result.image != picture  # boxes drawn on it
+    best = max(found.objects, key=lambda o: o.score)
+    counted, named = result.details.splitlines()[0].split(": ", 1)
+    assert counted == f"{len(found.objects)} objects" and named.startswith(best.class_name + " ")
+    assert f"{best.score:.2f}" in named
+    assert "tiny-yolo" in result.details
+    assert [b.action for b in result.buttons] == [Action(ActionKind.DELETE, job.id)]  # no re-roll of a detection
+    history = await core.history_text(user("1201"))
+    assert f"`{job.id}` succeeded: detect with tiny-yolo" in history and "seed" not in history
+
+
+async def test_classify_shows_the_top_classes(client: Client) -> None:
+    core = ChatCore(client, config())
+    job = await core.start(user("1202"), PLACE, DetectRequest((shapes_png(),), task="classify"))
+    _, result = await run(core, job.id)
+    assert result.job.state is t.JobState.SUCCEEDED, result.job.error
+    top = result.job.outputs[0].detections.top
+    assert len(top) == 5
+    assert result.details.splitlines()[0] == "top classes: " + ", ".join(f"{c.class_name} {c.score:.2f}" for c in top)
+
+
+async def test_a_corrupt_image_is_refused_by_the_daemon_naming_the_field(client: Client) -> None:
+    core = ChatCore(client, config(jobs_per_minute=1, burst=1))
+    with pytest.raises(errors.InvalidArgument) as refused:
+        await core.start(user("1203"), PLACE, DetectRequest((b"\x89PNG\r\n\x1a\n not really a picture",)))
+    assert "detect.images[0]" in reply_for(refused.value)
+    job = await core.start(user("1203"), PLACE, DetectRequest((shapes_png(),)))  # the refused one spent no turn
+    assert job.owner == "discord:1203"
+
+
+async def test_a_bad_detect_option_is_refused_naming_it(client: Client) -> None:
+    core = ChatCore(client, config())
+    with pytest.raises(Refused, match="^conf: "):
+        core.prepare(user("1204"), PLACE, DetectRequest((shapes_png(),), conf=1.5))
+    with pytest.raises(Refused, match="^task: "):
+        core.prepare(user("1204"), PLACE, DetectRequest((shapes_png(),), task="count"))
+    spec = core.prepare(user("1204"), PLACE, DetectRequest((shapes_png(),), classes="person, dog ,", model=" tiny-yolo "))
+    assert spec.task.classes == ("person", "dog") and spec.model == "tiny-yolo"
+
+
+async def test_detect_goes_through_the_same_gate(client: Client) -> None:
+    core = ChatCore(client, BotConfig(defaults=SMALL, allow=Allow(channels=frozenset({"bots"}))))
+    with pytest.raises(Refused, match="not enabled in this channel"):
+        core.prepare(user("1205"), PLACE, DetectRequest((shapes_png(),)))
+
+
+async def test_several_attached_images_get_a_line_each_and_one_grid(client: Client) -> None:
+    core = ChatCore(client, config())
+    job = await core.start(user("1206"), PLACE, DetectRequest((shapes_png(), shapes_png(64)), conf=0.01))
+    _, result = await run(core, job.id)
+    assert result.job.state is t.JobState.SUCCEEDED, result.job.error
+    first, second, _model = result.details.splitlines()
+    assert first.startswith("1. ") and second.startswith("2. ")
+    assert Image.open(io.BytesIO(result.image)).size == (2 * 96 + GAP, 96)  # cells as large as the largest image

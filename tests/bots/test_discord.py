@@ -27,6 +27,7 @@ from bots.policy import Place
 from bots.replies import DAEMON_DOWN
 from tests.bots.fake_discord import (
     APP_ID,
+    ATTACHMENT_OPTION,
     CHANNEL_ID,
     RATE_LIMIT_RETRY,
     Call,
@@ -34,7 +35,9 @@ from tests.bots.fake_discord import (
     click,
     message,
     slash,
+    slash_with_attachment,
 )
+from tests.bots.pictures import SIZE, shapes_png
 from tests.e2e.daemon_process import DaemonProcess
 from tests.e2e.jobs_helpers import spec
 
@@ -115,9 +118,12 @@ def job_id_of(call: Call) -> str:
 async def test_setup_syncs_the_commands(make_bot: BotFactory, fake: FakeDiscord) -> None:
     await make_bot()
     synced = fake.matching("PUT", rf"/applications/{APP_ID}/commands")[-1]
-    assert {c["name"] for c in synced.payload} == {"imagine", "queue", "cancel", "models", "history"}
+    assert {c["name"] for c in synced.payload} == {"imagine", "detect", "queue", "cancel", "models", "history"}
     imagine = next(c for c in synced.payload if c["name"] == "imagine")
     assert [o["name"] for o in imagine["options"]][:2] == ["prompt", "negative"]
+    detect = next(c for c in synced.payload if c["name"] == "detect")
+    image = detect["options"][0]
+    assert image["name"] == "image" and image["type"] == ATTACHMENT_OPTION and image["required"]
 
 
 async def test_imagine_defers_then_edits_progress_then_posts_the_image_with_buttons(
@@ -355,3 +361,45 @@ async def test_a_restarted_bot_finishes_the_messages_it_was_updating(
     final = fake.matching("PATCH", f"/channels/{CHANNEL_ID}/messages/{where['message_id']}")[-1]
     assert final.files and f"imagine:reroll:{job_id}" in final.custom_ids() and "<@1011>" in final.content
     assert not restarted.pending.items() and not PendingMessages(pending.path).items()
+
+
+async def test_detect_downloads_the_attachment_and_posts_the_annotated_image_with_what_it_found(
+    make_bot: BotFactory, fake: FakeDiscord, client: Client
+) -> None:
+    bot = await make_bot()
+    attachment = fake.attach(shapes_png(), "shapes.png", "image/png")
+    payload = slash_with_attachment("detect", "1301", attachment, conf=0.01, classes="")
+    feed(bot, payload)
+    final = await fake.wait_for(final_edit(payload))
+
+    assert fake.matching("POST", callback(payload))[0].payload["type"] == DEFERRED_MESSAGE
+    assert fake.matching("GET", rf"/attachments/{CHANNEL_ID}/{attachment['id']}/shapes\.png")  # read from the "CDN"
+    (name, data), = final.files
+    assert name.endswith(".png") and Image.open(io.BytesIO(data)).size == (SIZE, SIZE)
+    (delete,) = final.custom_ids()
+    job = await client.get(delete.split(":")[2])
+    assert job.owner == "discord:1301" and isinstance(job.spec.task, t.Detect) and job.spec.task.conf == 0.01
+    found = job.outputs[0].detections
+    assert found is not None and (found.width, found.height) == (SIZE, SIZE) and found.objects
+    assert f"{len(found.objects)} object" in final.content and "<@1301>" in final.content
+
+
+async def test_detect_refuses_a_non_image_attachment_without_downloading_it(make_bot: BotFactory, fake: FakeDiscord) -> None:
+    bot = await make_bot()
+    attachment = fake.attach(b"%PDF-1.7 not a picture", "report.pdf", "application/pdf")
+    payload = slash_with_attachment("detect", "1302", attachment)
+    feed(bot, payload)
+    reply = await fake.wait_for(lambda c: c.path == callback(payload))
+    assert reply.payload["type"] == CHANNEL_MESSAGE and reply.payload["data"]["flags"] == EPHEMERAL
+    assert reply.content.startswith("image: ") and "report.pdf" in reply.content
+    assert not fake.matching("GET", rf"/attachments/.*/{attachment['id']}/.*")
+
+
+async def test_detect_shows_the_daemons_sentence_for_a_corrupt_image(make_bot: BotFactory, fake: FakeDiscord) -> None:
+    bot = await make_bot()
+    attachment = fake.attach(b"\x89PNG\r\n\x1a\n truncated", "broken.png", None)  # no type given: guessed from the name
+    payload = slash_with_attachment("detect", "1303", attachment)
+    feed(bot, payload)
+    said = await fake.wait_for(lambda c: c.method == "POST" and c.path == f"/webhooks/{APP_ID}/{payload['token']}")
+    assert said.payload["flags"] == EPHEMERAL and "detect.images[0]" in said.content
+    assert fake.matching("DELETE", original(payload))  # the public "thinking…" message is gone

@@ -10,10 +10,12 @@ import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 import pytest_asyncio
 from imagine import errors
+from imagine import types as t
 from imagine.client import Client
 from PIL import Image
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -23,18 +25,24 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bots.config import BotConfig, Defaults, Limits, SlackSettings
 from bots.core import ChatCore
 from bots.pending import PendingMessages
+from bots.policy import Refused
 from bots.replies import DAEMON_DOWN
-from bots.slack_app import SlackBot
+from bots.slack_app import DETECT_SHORTCUT, MENTION_HELP, SlackBot
+from bots.slack_files import NO_IMAGE, download_all
 from tests.bots.fake_slack import (
+    BOT_TOKEN,
     CHANNEL_ID,
     SIGNING_SECRET,
     FakeSlack,
     SlackCall,
     button_click,
+    mention,
+    message_shortcut,
     signed,
     slash_command,
     slash_command_fields,
 )
+from tests.bots.pictures import SIZE, shapes_png
 from tests.e2e.daemon_process import DaemonProcess
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -60,7 +68,7 @@ async def fake() -> AsyncIterator[FakeSlack]:
 def make_bot(client: Client, fake: FakeSlack, limits: Limits = GENEROUS,
              mode: str = "http", pending: PendingMessages | None = None) -> SlackBot:
     secret = SIGNING_SECRET if mode == "http" else ""
-    settings = SlackSettings(bot_token="xoxb-fake", app_token="xapp-fake", signing_secret=secret, mode=mode,
+    settings = SlackSettings(bot_token=BOT_TOKEN, app_token="xapp-fake", signing_secret=secret, mode=mode,
                              edit_interval=EDIT_INTERVAL, channel_interval=0.1)
     config = BotConfig(defaults=Defaults(size="64x64", steps=2), limits=limits, slack=settings)
     return SlackBot(ChatCore(client, config), settings, pending, api_url=f"{fake.url}/api/")
@@ -223,3 +231,63 @@ async def test_the_daemon_being_down_is_said_plainly(fake: FakeSlack) -> None:
         assert ack.status == 200
         said = await fake.wait_for(lambda c: c.method == "respond" and DAEMON_DOWN in json.loads(c.body)["text"])
     assert json.loads(said.body)["response_type"] == "ephemeral"
+
+
+async def send_event(app: AsyncApp, body: str) -> Any:
+    return await send(app, body, signed(body, content_type="application/json"))
+
+
+async def test_detect_in_a_mention_downloads_the_picture_and_answers_in_its_thread(client: Client, fake: FakeSlack) -> None:
+    app = make_app(client, fake)
+    picture = fake.share(shapes_png(), "shapes.png", "image/png")
+    body = mention("<@UBOT> detect --conf 0.01", "U1401", [picture])
+    ack = await send_event(app, body)
+    assert ack.status == 200
+    posted, final, upload = await result_of(fake, "U1401")
+    assert posted.args["thread_ts"] == json.loads(body)["event"]["ts"]  # in the thread of the asking message
+
+    (download,) = fake.calls_of("files-pri", lambda c: picture["id"] in c.args["path"])
+    assert download.args["authorization"] == f"Bearer {BOT_TOKEN}"
+    uploaded = [c for c in fake.calls[: fake.calls.index(upload)] if c.method == "upload"][-1]
+    assert Image.open(io.BytesIO(uploaded.body)).size == (SIZE, SIZE)
+    (delete,) = action_ids(final)
+    job = await client.get(delete.split(":")[2])
+    assert job.owner == "slack:T0001:U1401" and isinstance(job.spec.task, t.Detect) and job.spec.task.conf == 0.01
+    found = job.outputs[0].detections
+    assert found is not None and found.objects
+    assert f"{len(found.objects)} object" in final.args["text"]
+
+
+@pytest.mark.parametrize(("text", "files", "said"), [
+    ("<@UBOT> detect", [("report.pdf", "application/pdf")], "“report.pdf” is application/pdf, not a picture"),
+    ("<@UBOT> detect", [], NO_IMAGE),
+    ("<@UBOT> what can you do?", [("shapes.png", "image/png")], MENTION_HELP),
+])  # fmt: skip
+async def test_a_mention_that_cannot_be_detected_gets_a_private_reply_and_nothing_is_downloaded(
+    client: Client, fake: FakeSlack, text: str, files: list[tuple[str, str]], said: str
+) -> None:
+    user_id = f"U15{len(fake.calls):04d}"
+    shared = [fake.share(b"%PDF-1.7" if kind == "application/pdf" else shapes_png(), name, kind) for name, kind in files]
+    await send_event(make_app(client, fake), mention(text, user_id, shared))
+    reply = await fake.wait_for(lambda c: c.method == "chat.postEphemeral" and c.args["user"] == user_id)
+    assert said in reply.args["text"] and reply.args["channel"] == CHANNEL_ID
+    assert not [c for c in fake.calls_of("files-pri") if any(f["id"] in c.args["path"] for f in shared)]
+
+
+async def test_without_the_files_read_scope_slacks_sign_in_page_is_said_plainly(fake: FakeSlack) -> None:
+    picture = fake.share(shapes_png(), "shapes.png", "image/png")
+    with pytest.raises(Refused, match="needs the files:read scope"):
+        await download_all([picture], "xoxb-a-token-without-files-read")
+    assert await download_all([picture], BOT_TOKEN) == (shapes_png(),)
+
+
+async def test_the_detect_shortcut_on_someone_elses_picture_answers_in_its_thread(client: Client, fake: FakeSlack) -> None:
+    picture = fake.share(shapes_png(), "theirs.png", "image/png")
+    body = message_shortcut(DETECT_SHORTCUT, "U1601", [picture])
+    ack = await send(make_app(client, fake), body)
+    assert ack.status == 200
+    posted, final, _ = await result_of(fake, "U1601")
+    assert posted.args["thread_ts"] == json.loads(parse_qs(body)["payload"][0])["message"]["ts"]
+    assert fake.calls_of("files-pri", lambda c: picture["id"] in c.args["path"])
+    job = await client.get(action_ids(final)[0].split(":")[2])
+    assert job.owner == "slack:T0001:U1601" and isinstance(job.spec.task, t.Detect)
