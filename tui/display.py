@@ -12,7 +12,7 @@ from tui.preview import THUMBNAIL_WIDTH, PreviewFile, terminal_color_system, thu
 from tui.progress import JobProgress
 from tui.vision_text import stage_line
 
-STAGE_UNITS = {"": "steps", "detect": "images", "export": "steps", "benchmark": "runs"}
+STAGE_UNITS = {"": "steps", "detect": "images"}  # other stages name a phase: "export", "measure pytorch b1", ...
 IMAGELESS_KINDS = ("export", "benchmark", "train")
 PER_STEP_STAGES = ("epoch", "tune")  # a line each: an epoch takes long and its metrics are worth keeping
 
@@ -48,6 +48,7 @@ class ProgressDisplay:
         self._keep = False
         self._last_queued: str | None = None
         self._done_steps = False
+        self._last_phase = ""
         self._ended = False
         self._thumbnail_rows = 0  # rows of the thumbnail right above the live line
 
@@ -124,13 +125,25 @@ class ProgressDisplay:
         if kind.stage in PER_STEP_STAGES:
             self.note(stage_line(kind.stage, kind.step, kind.total, kind.metrics))
             return
-        unit = STAGE_UNITS.get(progress.stage, progress.stage or "steps")
+        if kind.stage not in STAGE_UNITS:
+            self._phase(kind)
+            return
+        unit = STAGE_UNITS[kind.stage]
         bar = render.progress_bar(progress.step, progress.total, sec_per_step=progress.sec_per_step, unit=unit)
         if self.tty:
             self.live(bar, keep=True)
         elif progress.total and progress.step >= progress.total and not self._done_steps:
             self._done_steps = True
             self.note(bar)
+
+    def _phase(self, kind: t.Progress) -> None:
+        """A named phase of an export or a benchmark: the bar and its name, a line per phase off a terminal."""
+        line = f"{render.progress_bar(kind.step, kind.total, unit='phases')}  {kind.stage}"
+        if self.tty:
+            self.live(line, keep=True)
+        elif kind.stage != self._last_phase:
+            self.note(line)
+        self._last_phase = kind.stage
 
     def _thumbnail(self, png: bytes) -> None:
         """Draw the preview above the live line, over the previous one when it is still right there."""

@@ -8,6 +8,7 @@ from imagine import types as t
 
 from tui import render
 
+MAX_ROWS = 40  # objects listed per image; --json has them all
 BENCH_HEADERS = ("ENGINE", "PROVIDER", "BATCH", "P50 MS", "P95 MS", "P99 MS", "IMG/S", "PEAK MEMORY", "ACCURACY")
 BENCH_NUMERIC = range(2, 9)
 BENCH_DROPPABLE = (1, 4, 5)  # provider, p95, p99: left out, in this order, when the table is too wide
@@ -45,15 +46,21 @@ def detections_heading(found: t.Detections, name: str) -> str:
     return f"{name}: {found.width}x{found.height}, {what}{where}"
 
 
-def detections_lines(found: t.Detections, name: str, *, width: int) -> list[str]:
-    """A heading, then a table of what was found: class, score, box (and outline or keypoints), or the top classes."""
+def detections_lines(found: t.Detections, name: str, *, width: int, limit: int = MAX_ROWS) -> list[str]:
+    """A heading, then a table of what was found: class, score, box (and outline or keypoints), or the top classes.
+
+    At most `limit` objects are listed (the best ones come first); a last line says how many more there are.
+    """
     lines = [detections_heading(found, name)]
     if found.objects:
-        rows = [[d.class_name or str(d.class_id), _score(d.score), _box(d), _extra(d)] for d in found.objects]
+        shown = found.objects[:limit]
+        rows = [[d.class_name or str(d.class_id), _score(d.score), _box(d), _extra(d)] for d in shown]
         headers: tuple[str, ...] = ("CLASS", "SCORE", "BOX x1, y1, x2, y2", "")
         if not any(row[3] for row in rows):
             rows, headers = [row[:3] for row in rows], headers[:3]
         lines += ["  " + line for line in render.render_table(headers, rows, width=width - 2, flex=0, right=(1,))]
+        if len(found.objects) > limit:
+            lines.append(f"  … and {len(found.objects) - limit} more (--json lists them all)")
     elif found.top:
         rows = [[c.class_name or str(c.class_id), _score(c.score)] for c in found.top]
         lines += ["  " + line for line in render.render_table(("CLASS", "SCORE"), rows, width=width - 2, flex=0, right=(1,))]
@@ -89,7 +96,7 @@ def benchmark_lines(report: t.Report, *, width: int, selecting: bool = False) ->
     if kinds:
         lines.append(f"peak memory: {'; '.join(kinds)}")
     if report.selected_engine:
-        lines.append(f"selected engine: {report.selected_engine} (now the model's default engine)")
+        lines.append(f"selected engine: {report.selected_engine}")
     elif selecting:
         lines.append("selected engine: none (the model's default engine is unchanged)")
     if report.summary:

@@ -121,6 +121,31 @@ def test_detections_table() -> None:
     assert lines[2].index("0.91") == lines[3].index("0.50")
 
 
+def test_a_long_list_of_objects_is_cut_with_a_count() -> None:
+    many = t.Detections(0, 64, 64, objects=tuple(t.Detection(0, "dot", 0.9 - i / 100, i, i, i + 1, i + 1) for i in range(45)))
+    lines = detections_lines(many, "dots.png", width=80)
+    assert len(lines) == 1 + 1 + 40 + 1 and lines[-1] == "  … and 5 more (--json lists them all)"
+    assert lines[-2].split()[:2] == ["dot", "0.51"]  # the best 40, in the daemon's order
+
+
+def test_export_and_benchmark_phases() -> None:
+    job = t.Job("b1", t.JobSpec(t.Benchmark(), model="tiny-yolo"), "alice", t.JobState.QUEUED)
+    events = [event(t.Snapshot(job), 1, NOW, "b1"), event(t.Started("w1", 0.0, 1), 2, NOW, "b1")]
+    for i, phase in enumerate(["export onnxruntime", "measure pytorch b1", "measure pytorch b1", "done"]):
+        events.append(event(t.Progress(min(i, 2), 2, stage=phase), 3 + i, NOW + i, "b1"))
+    stream = io.StringIO()
+    display = ProgressDisplay(stream, tty=False)
+    progress = JobProgress("b1")
+    for ev in events:
+        progress.apply(ev)
+        display.update(ev, progress)
+    assert stream.getvalue().splitlines()[2:] == [
+        "[----------] 0/2 phases  export onnxruntime",
+        "[#####-----] 1/2 phases  measure pytorch b1",
+        "[##########] 2/2 phases  done",
+    ]
+
+
 def test_pose_classify_and_nothing_found() -> None:
     pose = t.Detections(0, 64, 64, objects=(t.Detection(0, "person", 0.8, 1, 2, 30, 60, keypoints=(t.Keypoint(5, 5, 0.9), t.Keypoint(6, 6, 0.1))),))
     assert detections_lines(pose, "p.png", width=80)[2].endswith("1/2 keypoints")
@@ -152,7 +177,7 @@ def test_benchmark_table_is_aligned() -> None:
         end = header.index(column) + len(column)
         assert first[end - 1] != " " and second[end - 1] != " " and first[end : end + 1] in (" ", "")
     assert lines[3] == "peak memory: process RSS growth"
-    assert lines[4] == "selected engine: onnxruntime (now the model's default engine)"
+    assert lines[4] == "selected engine: onnxruntime"
     assert lines[5] == "onnxruntime is 2.5x faster than pytorch at batch 4"
     assert not any("selected" in line for line in benchmark_lines(bench_report(select=""), width=120))
     assert "selected engine: none (the model's default engine is unchanged)" in benchmark_lines(
