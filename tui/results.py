@@ -111,4 +111,12 @@ def result_lines(job: t.Job, paths: list[str] | None, *, width: int, names: Sequ
         return list(paths)
     if kind == "benchmark":
         return benchmark_lines(job.report, width=width, selecting=getattr(job.spec.task, "select", False))
-    return report_lines(job.report) + list(paths)
+    return report_lines(job.report) + _plots(paths)
+
+
+def _plots(paths: Sequence[str]) -> list[str]:
+    """A training job's plots, as one line: how many and where (`imagine jobs show ID` lists each)."""
+    if not paths:
+        return []
+    folders = sorted({os.path.dirname(p) for p in paths})
+    return [f"plots: {len(paths)} image{'s' if len(paths) != 1 else ''} in {', '.join(folders)}"]

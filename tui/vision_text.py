@@ -119,9 +119,17 @@ def _fitting_table(rows: list[list[str]], width: int) -> list[str]:
         keep.remove(dropped)
 
 
+def short_metric_name(name: str) -> str:
+    """`metrics/mAP50(B)` as `mAP50`: ultralytics' names without the group and the box suffix."""
+    return name.removeprefix("metrics/").removesuffix("(B)")
+
+
 def ordered_metrics(metrics: Mapping[str, float]) -> list[tuple[str, float]]:
-    """Losses first, then the validation metrics, each group by name."""
-    return sorted(metrics.items(), key=lambda item: ("loss" not in item[0], item[0]))
+    """Losses first, then the validation metrics, each group by name; short names, each once."""
+    short: dict[str, float] = {}
+    for name in sorted(metrics, key=lambda n: n != short_metric_name(n)):  # a metric's own short key wins
+        short.setdefault(short_metric_name(name), metrics[name])
+    return sorted(short.items(), key=lambda item: ("loss" not in item[0], item[0]))
 
 
 def metrics_text(metrics: Mapping[str, float]) -> str:

@@ -189,6 +189,8 @@ def test_training_lines() -> None:
     metrics = {"mAP50": 0.1234567, "box_loss": 1.5, "cls_loss": 2.25, "mAP50-95": 0.05}
     assert stage_line("epoch", 3, 10, metrics) == "epoch 3/10  box_loss 1.5  cls_loss 2.25  mAP50 0.1235  mAP50-95 0.05"
     assert stage_line("tune", 1, 5, {}) == "tune generation 1/5"
+    raw = {"metrics/mAP50(B)": 0.25, "mAP50": 0.25, "metrics/recall(B)": 0.5, "train/box_loss": 1.0}
+    assert stage_line("epoch", 1, 2, raw) == "epoch 1/2  train/box_loss 1  mAP50 0.25  recall 0.5"
     report = t.Report(model="shapes-v1", metrics={"mAP50": 0.61, "precision": 0.7}, summary="2 epochs on shapes")
     assert report_lines(report) == ["mAP50      0.61", "precision  0.7", "registered model shapes-v1", "2 epochs on shapes"]
 
@@ -239,6 +241,9 @@ def test_result_lines_per_kind() -> None:
     assert result_lines(bench, None, width=120) == benchmark_lines(bench_report(), width=120)
     export = t.Job("e1", t.JobSpec(t.Export(), model="tiny-yolo"), "alice", t.JobState.SUCCEEDED, report=t.Report(model="tiny-yolo-onnx"))
     assert result_lines(export, None, width=100) == ["registered model tiny-yolo-onnx"]
+    plots = tuple(t.Output(f"tr-{i}", "tr", i, 0, 64, 64, f"/out/tr-{i}.png", "", 1) for i in range(3))
+    train = t.Job("tr", t.JobSpec(t.Train("/d")), "alice", t.JobState.SUCCEEDED, outputs=plots, report=t.Report(model="m"))
+    assert result_lines(train, None, width=100) == ["registered model m", "plots: 3 images in /out"]
 
 
 def test_summary_json_has_detections_and_report() -> None:
