@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from imagine import types as t
-from daemon.errors import InvalidRequest, ModelUnknown
+from daemon.errors import DaemonError, InvalidRequest, ModelUnknown
 from daemon.model_errors import ModelExists, ModelInUse
 from daemon.store import AsyncStore, Store
 
@@ -176,7 +176,7 @@ class Registry:
         assert got is not None
         return got
 
-    async def add(self, path_text: str, name: str, config: str = "") -> dict[str, Any]:
+    async def add(self, path_text: str, name: str, config: str = "", vae: str = "") -> dict[str, Any]:
         """Probe a local folder or file and register it where it is, linked as MODELS_DIR/<name>."""
         from models import probe as probing
         from models.errors import ModelNotFound
@@ -193,6 +193,7 @@ class Registry:
         except ModelNotFound as exc:
             raise InvalidRequest("path", str(exc)) from exc
         config = self._check_config(config.strip(), path)
+        vae = self._check_vae(vae.strip(), found.kind)
         link = self.path_of(name)
         resolved = path.resolve()
         if link.is_symlink() or link.exists():
@@ -213,6 +214,7 @@ class Registry:
                     "size_bytes": found.size_bytes,
                     "description": describe(found),
                     "config": config,
+                    "vae": vae,
                 }
             )
         except BaseException:
@@ -229,6 +231,20 @@ class Registry:
         await self.store.run(lambda s: s.set_engine(name, engine, engine_model))
         await self.refresh()
         return True
+
+    def _check_vae(self, vae: str, kind: str) -> str:
+        from daemon.model_refs import resolve_part
+        from models.builtin import PIPELINE_KINDS
+
+        if not vae:
+            return ""
+        if kind not in PIPELINE_KINDS:
+            raise InvalidRequest("vae", f"vae: a default VAE is for pipelines; this is a {kind}")
+        try:
+            resolve_part(vae, "vae", self.models_dir)
+        except DaemonError as exc:
+            raise InvalidRequest("vae", f"vae: {exc}") from exc
+        return vae
 
     @staticmethod
     def _check_config(config: str, path: Path) -> str:

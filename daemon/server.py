@@ -202,7 +202,7 @@ class ModelsService(models_pb2_grpc.ModelsServicer):
 
     @unary
     async def Add(self, request: models_pb2.AddModelRequest, context: grpc.aio.ServicerContext) -> models_pb2.Model:
-        row = await self.rt.registry.add(request.path, request.name, request.config)
+        row = await self.rt.registry.add(request.path, request.name, request.config, request.vae)
         models, _ = await self.rt.models(show=row["name"])
         return convert.model_to_pb(models[0])
 

@@ -256,8 +256,8 @@ class Client:
     async def cancel_pull(self, name: str) -> None:
         await self._call(self._models.CancelPull, models_pb2.CancelPullRequest(name=name))
 
-    async def add_model(self, path: str, name: str = "", config: str = "") -> t.Model:
-        request = models_pb2.AddModelRequest(path=path, name=name, config=config)
+    async def add_model(self, path: str, name: str = "", config: str = "", vae: str = "") -> t.Model:
+        request = models_pb2.AddModelRequest(path=path, name=name, config=config, vae=vae)
         return convert.model_from_pb(await self._call(self._models.Add, request))
 
     async def remove_model(self, name: str, force: bool = False) -> bool:

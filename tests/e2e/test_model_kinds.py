@@ -14,6 +14,7 @@ from imagine import types as t
 from models.builtin import ensure_builtin
 from models.ldm_checkpoint import save_checkpoint, sd_folder_to_ldm
 from models.tiny_lora import build_tiny_lora
+from models.tiny_sd import build_vae
 from tests.e2e.daemon_process import DaemonProcess
 from tests.e2e.jobs_helpers import pixels, run_to_end, spec
 
@@ -103,3 +104,29 @@ async def test_a_single_file_checkpoint_runs_like_its_folder(daemon: DaemonProce
         with pytest.raises(errors.InvalidArgument, match="config"):
             await client.add_model(str(checkpoint), name="tiny-single-2", config=str(tmp_path))
     assert np.array_equal(single, original)  # the same weights in another layout: the same image
+
+
+async def test_a_vae_override_per_job_and_per_model(daemon: DaemonProcess, tmp_path: Path) -> None:
+    other_vae = tmp_path / "other-vae"
+    build_vae(256, seed=5).save_pretrained(other_vae)  # tiny-sd's architecture, other weights
+    checkpoint = save_checkpoint(sd_folder_to_ldm(ensure_builtin("tiny-sd", daemon.models_dir)), tmp_path / "with-vae.safetensors")
+    job = lambda model, **kw: t.JobSpec(  # noqa: E731
+        t.Txt2Img("a harbour", width=64, height=64, steps=2, seed=4, scheduler="euler", guidance=7.0, **kw), model=model
+    )
+    async with daemon.client() as client:
+        vae = await client.add_model(str(other_vae), name="other-vae")
+        assert vae.kind == "vae"
+        own = await image_of(client, await run_to_end(client, job("tiny-sd")))
+        swapped_job = await run_to_end(client, job("tiny-sd", vae="other-vae"))
+        swapped = await image_of(client, swapped_job)
+        back = await image_of(client, await run_to_end(client, job("tiny-sd")))
+        model = await client.add_model(str(checkpoint), name="tiny-with-vae", config="tiny-sd", vae="other-vae")
+        assert model.defaults is not None and model.defaults.vae == "other-vae"
+        by_default = await run_to_end(client, job("tiny-with-vae"))
+        by_default_image = await image_of(client, by_default)
+        with pytest.raises(errors.InvalidArgument, match="vae"):
+            await client.add_model(str(checkpoint), name="tiny-bad-vae", config="tiny-sd", vae="no-such-vae")
+    assert np.abs(swapped - own).mean() > 1
+    assert np.array_equal(back, own)  # the model's own VAE is back for the next job
+    assert by_default.spec.task.vae == "other-vae"  # recorded, so a re-run uses it too
+    assert np.array_equal(by_default_image, swapped)

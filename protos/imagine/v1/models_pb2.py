@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from imagine.v1 import system_pb2 as imagine_dot_v1_dot_system__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17imagine/v1/models.proto\x12\nimagine.v1\x1a\x17imagine/v1/system.proto\"\x7f\n\rModelDefaults\x12\r\n\x05width\x18\x01 \x01(\r\x12\x0e\n\x06height\x18\x02 \x01(\r\x12\r\n\x05steps\x18\x03 \x01(\r\x12\x10\n\x08guidance\x18\x04 \x01(\x02\x12\x11\n\tscheduler\x18\x05 \x01(\t\x12\x0b\n\x03vae\x18\x06 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x07 \x01(\t\"\xfb\x02\n\x05Model\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x10\n\x08location\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x11\n\tinstalled\x18\x06 \x01(\x08\x12\x0e\n\x06loaded\x18\x07 \x01(\x08\x12+\n\x08\x64\x65\x66\x61ults\x18\x08 \x01(\x0b\x32\x19.imagine.v1.ModelDefaults\x12\x12\n\nis_default\x18\t \x01(\x08\x12\x0e\n\x06origin\x18\n \x01(\t\x12\x12\n\nsize_bytes\x18\x0b \x01(\x04\x12\x14\n\x0cinstalled_at\x18\x0c \x01(\x01\x12\x14\n\x0clast_used_at\x18\r \x01(\x01\x12\r\n\x05\x66iles\x18\x0e \x03(\t\x12-\n\x06sha256\x18\x0f \x03(\x0b\x32\x1d.imagine.v1.Model.Sha256Entry\x1a-\n\x0bSha256Entry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x13\n\x11ListModelsRequest\"K\n\x12ListModelsResponse\x12!\n\x06models\x18\x01 \x03(\x0b\x32\x11.imagine.v1.Model\x12\x12\n\nschedulers\x18\x02 \x03(\t\" \n\x10ShowModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\";\n\x0bPullRequest\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06sha256\x18\x03 \x01(\t\"\xee\x01\n\x0cPullProgress\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x66ile\x18\x02 \x01(\t\x12\x12\n\nfile_bytes\x18\x03 \x01(\x04\x12\x12\n\nfile_total\x18\x04 \x01(\x04\x12\x12\n\nbytes_done\x18\x05 \x01(\x04\x12\x13\n\x0b\x62ytes_total\x18\x06 \x01(\x04\x12\x12\n\nfiles_done\x18\x07 \x01(\r\x12\x13\n\x0b\x66iles_total\x18\x08 \x01(\r\x12\x18\n\x10rate_bytes_per_s\x18\t \x01(\x02\x12\x0c\n\x04\x64one\x18\n \x01(\x08\x12 \n\x05model\x18\x0b \x01(\x0b\x32\x11.imagine.v1.Model\"!\n\x11\x43\x61ncelPullRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x14\n\x12\x43\x61ncelPullResponse\"=\n\x0f\x41\x64\x64ModelRequest\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06\x63onfig\x18\x03 \x01(\t\"1\n\x12RemoveModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x66orce\x18\x02 \x01(\x08\",\n\x13RemoveModelResponse\x12\x15\n\rdeleted_files\x18\x01 \x01(\x08\"4\n\x10LoadModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nkeep_alive\x18\x02 \x01(\x01\"$\n\x11LoadModelResponse\x12\x0f\n\x07load_ms\x18\x01 \x01(\x01\"\"\n\x12UnloadModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x15\n\x13UnloadModelResponse\"\x13\n\x11ListLoadedRequest\"=\n\x12ListLoadedResponse\x12\'\n\x06models\x18\x01 \x03(\x0b\x32\x17.imagine.v1.LoadedModel\"\x15\n\x13ListSamplersRequest\"&\n\x07Sampler\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\"=\n\x14ListSamplersResponse\x12%\n\x08samplers\x18\x01 \x03(\x0b\x32\x13.imagine.v1.Sampler2\xc4\x05\n\x06Models\x12\x45\n\x04List\x12\x1d.imagine.v1.ListModelsRequest\x1a\x1e.imagine.v1.ListModelsResponse\x12\x37\n\x04Show\x12\x1c.imagine.v1.ShowModelRequest\x1a\x11.imagine.v1.Model\x12;\n\x04Pull\x12\x17.imagine.v1.PullRequest\x1a\x18.imagine.v1.PullProgress0\x01\x12K\n\nCancelPull\x12\x1d.imagine.v1.CancelPullRequest\x1a\x1e.imagine.v1.CancelPullResponse\x12\x35\n\x03\x41\x64\x64\x12\x1b.imagine.v1.AddModelRequest\x1a\x11.imagine.v1.Model\x12I\n\x06Remove\x12\x1e.imagine.v1.RemoveModelRequest\x1a\x1f.imagine.v1.RemoveModelResponse\x12\x43\n\x04Load\x12\x1c.imagine.v1.LoadModelRequest\x1a\x1d.imagine.v1.LoadModelResponse\x12I\n\x06Unload\x12\x1e.imagine.v1.UnloadModelRequest\x1a\x1f.imagine.v1.UnloadModelResponse\x12K\n\nListLoaded\x12\x1d.imagine.v1.ListLoadedRequest\x1a\x1e.imagine.v1.ListLoadedResponse\x12Q\n\x0cListSamplers\x12\x1f.imagine.v1.ListSamplersRequest\x1a .imagine.v1.ListSamplersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17imagine/v1/models.proto\x12\nimagine.v1\x1a\x17imagine/v1/system.proto\"\x7f\n\rModelDefaults\x12\r\n\x05width\x18\x01 \x01(\r\x12\x0e\n\x06height\x18\x02 \x01(\r\x12\r\n\x05steps\x18\x03 \x01(\r\x12\x10\n\x08guidance\x18\x04 \x01(\x02\x12\x11\n\tscheduler\x18\x05 \x01(\t\x12\x0b\n\x03vae\x18\x06 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x07 \x01(\t\"\xfb\x02\n\x05Model\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x10\n\x08location\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x11\n\tinstalled\x18\x06 \x01(\x08\x12\x0e\n\x06loaded\x18\x07 \x01(\x08\x12+\n\x08\x64\x65\x66\x61ults\x18\x08 \x01(\x0b\x32\x19.imagine.v1.ModelDefaults\x12\x12\n\nis_default\x18\t \x01(\x08\x12\x0e\n\x06origin\x18\n \x01(\t\x12\x12\n\nsize_bytes\x18\x0b \x01(\x04\x12\x14\n\x0cinstalled_at\x18\x0c \x01(\x01\x12\x14\n\x0clast_used_at\x18\r \x01(\x01\x12\r\n\x05\x66iles\x18\x0e \x03(\t\x12-\n\x06sha256\x18\x0f \x03(\x0b\x32\x1d.imagine.v1.Model.Sha256Entry\x1a-\n\x0bSha256Entry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x13\n\x11ListModelsRequest\"K\n\x12ListModelsResponse\x12!\n\x06models\x18\x01 \x03(\x0b\x32\x11.imagine.v1.Model\x12\x12\n\nschedulers\x18\x02 \x03(\t\" \n\x10ShowModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\";\n\x0bPullRequest\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06sha256\x18\x03 \x01(\t\"\xee\x01\n\x0cPullProgress\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x66ile\x18\x02 \x01(\t\x12\x12\n\nfile_bytes\x18\x03 \x01(\x04\x12\x12\n\nfile_total\x18\x04 \x01(\x04\x12\x12\n\nbytes_done\x18\x05 \x01(\x04\x12\x13\n\x0b\x62ytes_total\x18\x06 \x01(\x04\x12\x12\n\nfiles_done\x18\x07 \x01(\r\x12\x13\n\x0b\x66iles_total\x18\x08 \x01(\r\x12\x18\n\x10rate_bytes_per_s\x18\t \x01(\x02\x12\x0c\n\x04\x64one\x18\n \x01(\x08\x12 \n\x05model\x18\x0b \x01(\x0b\x32\x11.imagine.v1.Model\"!\n\x11\x43\x61ncelPullRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x14\n\x12\x43\x61ncelPullResponse\"J\n\x0f\x41\x64\x64ModelRequest\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06\x63onfig\x18\x03 \x01(\t\x12\x0b\n\x03vae\x18\x04 \x01(\t\"1\n\x12RemoveModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x66orce\x18\x02 \x01(\x08\",\n\x13RemoveModelResponse\x12\x15\n\rdeleted_files\x18\x01 \x01(\x08\"4\n\x10LoadModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nkeep_alive\x18\x02 \x01(\x01\"$\n\x11LoadModelResponse\x12\x0f\n\x07load_ms\x18\x01 \x01(\x01\"\"\n\x12UnloadModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x15\n\x13UnloadModelResponse\"\x13\n\x11ListLoadedRequest\"=\n\x12ListLoadedResponse\x12\'\n\x06models\x18\x01 \x03(\x0b\x32\x17.imagine.v1.LoadedModel\"\x15\n\x13ListSamplersRequest\"&\n\x07Sampler\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\"=\n\x14ListSamplersResponse\x12%\n\x08samplers\x18\x01 \x03(\x0b\x32\x13.imagine.v1.Sampler2\xc4\x05\n\x06Models\x12\x45\n\x04List\x12\x1d.imagine.v1.ListModelsRequest\x1a\x1e.imagine.v1.ListModelsResponse\x12\x37\n\x04Show\x12\x1c.imagine.v1.ShowModelRequest\x1a\x11.imagine.v1.Model\x12;\n\x04Pull\x12\x17.imagine.v1.PullRequest\x1a\x18.imagine.v1.PullProgress0\x01\x12K\n\nCancelPull\x12\x1d.imagine.v1.CancelPullRequest\x1a\x1e.imagine.v1.CancelPullResponse\x12\x35\n\x03\x41\x64\x64\x12\x1b.imagine.v1.AddModelRequest\x1a\x11.imagine.v1.Model\x12I\n\x06Remove\x12\x1e.imagine.v1.RemoveModelRequest\x1a\x1f.imagine.v1.RemoveModelResponse\x12\x43\n\x04Load\x12\x1c.imagine.v1.LoadModelRequest\x1a\x1d.imagine.v1.LoadModelResponse\x12I\n\x06Unload\x12\x1e.imagine.v1.UnloadModelRequest\x1a\x1f.imagine.v1.UnloadModelResponse\x12K\n\nListLoaded\x12\x1d.imagine.v1.ListLoadedRequest\x1a\x1e.imagine.v1.ListLoadedResponse\x12Q\n\x0cListSamplers\x12\x1f.imagine.v1.ListSamplersRequest\x1a .imagine.v1.ListSamplersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -55,29 +55,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CANCELPULLRESPONSE']._serialized_start=1044
   _globals['_CANCELPULLRESPONSE']._serialized_end=1064
   _globals['_ADDMODELREQUEST']._serialized_start=1066
-  _globals['_ADDMODELREQUEST']._serialized_end=1127
-  _globals['_REMOVEMODELREQUEST']._serialized_start=1129
-  _globals['_REMOVEMODELREQUEST']._serialized_end=1178
-  _globals['_REMOVEMODELRESPONSE']._serialized_start=1180
-  _globals['_REMOVEMODELRESPONSE']._serialized_end=1224
-  _globals['_LOADMODELREQUEST']._serialized_start=1226
-  _globals['_LOADMODELREQUEST']._serialized_end=1278
-  _globals['_LOADMODELRESPONSE']._serialized_start=1280
-  _globals['_LOADMODELRESPONSE']._serialized_end=1316
-  _globals['_UNLOADMODELREQUEST']._serialized_start=1318
-  _globals['_UNLOADMODELREQUEST']._serialized_end=1352
-  _globals['_UNLOADMODELRESPONSE']._serialized_start=1354
-  _globals['_UNLOADMODELRESPONSE']._serialized_end=1375
-  _globals['_LISTLOADEDREQUEST']._serialized_start=1377
-  _globals['_LISTLOADEDREQUEST']._serialized_end=1396
-  _globals['_LISTLOADEDRESPONSE']._serialized_start=1398
-  _globals['_LISTLOADEDRESPONSE']._serialized_end=1459
-  _globals['_LISTSAMPLERSREQUEST']._serialized_start=1461
-  _globals['_LISTSAMPLERSREQUEST']._serialized_end=1482
-  _globals['_SAMPLER']._serialized_start=1484
-  _globals['_SAMPLER']._serialized_end=1522
-  _globals['_LISTSAMPLERSRESPONSE']._serialized_start=1524
-  _globals['_LISTSAMPLERSRESPONSE']._serialized_end=1585
-  _globals['_MODELS']._serialized_start=1588
-  _globals['_MODELS']._serialized_end=2296
+  _globals['_ADDMODELREQUEST']._serialized_end=1140
+  _globals['_REMOVEMODELREQUEST']._serialized_start=1142
+  _globals['_REMOVEMODELREQUEST']._serialized_end=1191
+  _globals['_REMOVEMODELRESPONSE']._serialized_start=1193
+  _globals['_REMOVEMODELRESPONSE']._serialized_end=1237
+  _globals['_LOADMODELREQUEST']._serialized_start=1239
+  _globals['_LOADMODELREQUEST']._serialized_end=1291
+  _globals['_LOADMODELRESPONSE']._serialized_start=1293
+  _globals['_LOADMODELRESPONSE']._serialized_end=1329
+  _globals['_UNLOADMODELREQUEST']._serialized_start=1331
+  _globals['_UNLOADMODELREQUEST']._serialized_end=1365
+  _globals['_UNLOADMODELRESPONSE']._serialized_start=1367
+  _globals['_UNLOADMODELRESPONSE']._serialized_end=1388
+  _globals['_LISTLOADEDREQUEST']._serialized_start=1390
+  _globals['_LISTLOADEDREQUEST']._serialized_end=1409
+  _globals['_LISTLOADEDRESPONSE']._serialized_start=1411
+  _globals['_LISTLOADEDRESPONSE']._serialized_end=1472
+  _globals['_LISTSAMPLERSREQUEST']._serialized_start=1474
+  _globals['_LISTSAMPLERSREQUEST']._serialized_end=1495
+  _globals['_SAMPLER']._serialized_start=1497
+  _globals['_SAMPLER']._serialized_end=1535
+  _globals['_LISTSAMPLERSRESPONSE']._serialized_start=1537
+  _globals['_LISTSAMPLERSRESPONSE']._serialized_end=1598
+  _globals['_MODELS']._serialized_start=1601
+  _globals['_MODELS']._serialized_end=2309
 # @@protoc_insertion_point(module_scope)

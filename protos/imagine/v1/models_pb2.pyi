@@ -131,14 +131,16 @@ class CancelPullResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class AddModelRequest(_message.Message):
-    __slots__ = ("path", "name", "config")
+    __slots__ = ("path", "name", "config", "vae")
     PATH_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CONFIG_FIELD_NUMBER: _ClassVar[int]
+    VAE_FIELD_NUMBER: _ClassVar[int]
     path: str
     name: str
     config: str
-    def __init__(self, path: _Optional[str] = ..., name: _Optional[str] = ..., config: _Optional[str] = ...) -> None: ...
+    vae: str
+    def __init__(self, path: _Optional[str] = ..., name: _Optional[str] = ..., config: _Optional[str] = ..., vae: _Optional[str] = ...) -> None: ...
 
 class RemoveModelRequest(_message.Message):
     __slots__ = ("name", "force")
