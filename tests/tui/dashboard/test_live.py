@@ -19,7 +19,7 @@ from tui.dashboard.screens.submit import SubmitScreen
 from tui.dashboard.widgets.output_preview import OutputPreview
 from tui.dashboard.widgets.queue_table import QueueTable
 
-from .helpers import open_history, type_text, until
+from .helpers import history_row, open_history, type_text, until
 
 SMALL = {"width": 64, "height": 64, "steps": 2}
 # textual-image reads pixels with an API Pillow has deprecated; not ours to change
@@ -106,9 +106,7 @@ async def test_the_preview_shows_a_jobs_image(client: Client) -> None:
     job = await finished(client, "a preview of a teapot")
     app = create_app(client)
     async with app.run_test(size=(100, 30)) as pilot:
-        screen, table = await open_history(pilot)
-        await until(pilot, lambda: job.id in table.jobs, what="the job in the history")
-        table.move_cursor(row=table.get_row_index(job.id))
+        screen, _ = await history_row(pilot, job.id)
         preview = screen.query_one(OutputPreview)
         await until(pilot, lambda: preview.showing, what="the image")
         assert preview.data == await client.read_output(job.outputs[0].id)
@@ -119,9 +117,7 @@ async def test_variations_and_upscale_from_the_history(client: Client) -> None:
     job = await finished(client, "a lantern to vary")
     app = create_app(client)
     async with app.run_test(size=(100, 30)) as pilot:
-        _, table = await open_history(pilot)
-        await until(pilot, lambda: job.id in table.jobs, what="the job in the history")
-        table.move_cursor(row=table.get_row_index(job.id))
+        await history_row(pilot, job.id)
         await pilot.press("v")
         await pilot.press("u")
         source = job.outputs[0].id
