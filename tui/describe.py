@@ -63,7 +63,7 @@ def generation_fields(task: t.Txt2Img | t.Img2Img) -> list[tuple[str, str]]:
         fields.append(("mask", _image(task.mask)))
         fields.append(("mask blur", str(task.mask_blur) if task.mask_blur is not None else "(default)"))
     if task.loras:
-        fields.append(("loras", ", ".join(f"{l.name}:{_optional(l.weight, '1')}" for l in task.loras)))
+        fields.append(("loras", ", ".join(f"{lora.name}:{_optional(lora.weight, '1')}" for lora in task.loras)))
     for c in task.controlnets:
         scale = _optional(c.scale, "1")
         fields.append(("controlnet", f"{c.model} on {_image(c.image)}, {c.preprocessor or 'canny'}, scale {scale}"))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from imagine import types as t
+from tests.tui.builders import NOW, make_job
 from tests.tui.cli_helpers import parse, usage_error
 from tui import cli
 from tui.commands.derive import upscale_spec, vary_spec
+from tui.commands.jobs import job_lines
 from tui.commands.run import spec_from_args
 
 OUTPUT_ID = "3f2a9c1b7d4e-0"
@@ -142,3 +145,22 @@ def test_new_commands_have_help_with_an_example(capsys: pytest.CaptureFixture[st
         out = capsys.readouterr().out
         assert f"usage: imagine {' '.join(words)}" in out
         assert "example" in out and f"imagine {' '.join(words)}" in out.split("example", 1)[1], words
+
+
+def test_jobs_show_lists_the_images_adapters_and_hires() -> None:
+    base = make_job()
+    inpaint = t.Inpaint(
+        "a red door", width=64, height=64, steps=2, seed=1, loras=(t.Lora("ink", 0.7),), vae="my-vae",
+        controlnets=(t.ControlNet("tiny-controlnet", t.ImageInput(output_id=OUTPUT_ID), "none", 0.8),),
+        init_image=t.ImageInput(input_id="abc"), strength=0.9, mask=t.ImageInput(input_id="def"), mask_blur=8,
+    )  # fmt: skip
+    lines = [" ".join(line.split()) for line in job_lines(dataclasses.replace(base, spec=t.JobSpec(inpaint)), now=NOW)]
+    for expected in (
+        ["kind", "inpaint"], ["init image", "upload abc"], ["strength", "0.9"], ["mask", "upload def"],
+        ["mask blur", "8"], ["loras", "ink:0.7"], ["vae", "my-vae"],
+        ["controlnet", f"tiny-controlnet on output {OUTPUT_ID}, none, scale 0.8"],
+    ):  # fmt: skip
+        assert " ".join(expected) in lines, expected
+    hires = t.Txt2Img("a valley", hires=t.Hires(2.0, 10, 0.4, "pixel"))
+    text = "\n".join(job_lines(dataclasses.replace(base, spec=t.JobSpec(hires)), now=NOW))
+    assert "x2, 10 steps, denoise 0.4, pixel upscaler" in text
