@@ -27,6 +27,7 @@ import torch  # noqa: E402
 from imagine import types as t  # noqa: E402
 from harness import running_daemon  # noqa: E402  (bench/ is on the path when run as a script)
 from imagine.client import Client  # noqa: E402
+from models.kernels import batch_invariant_kernels  # noqa: E402
 from models.loading import load_pipeline  # noqa: E402
 from models.sources import resolve_model  # noqa: E402
 
@@ -41,14 +42,15 @@ def direct_runner(models_dir: Path, out_dir: Path, steps: int, size: int):  # ty
 
     def run(i: int) -> float:
         start = time.perf_counter()
-        image = pipe(
-            PROMPT,
-            num_inference_steps=steps,
-            width=size,
-            height=size,
-            guidance_scale=7.0,
-            generator=torch.Generator("cpu").manual_seed(1234),
-        ).images[0]
+        with batch_invariant_kernels():  # the kernels the worker uses, so both sides compute the same way
+            image = pipe(
+                PROMPT,
+                num_inference_steps=steps,
+                width=size,
+                height=size,
+                guidance_scale=7.0,
+                generator=torch.Generator("cpu").manual_seed(1234),
+            ).images[0]
         image.save(out_dir / f"direct-{i}.png")
         return time.perf_counter() - start
 
