@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import secrets
 
 from imagine import types as t
@@ -44,14 +45,15 @@ def derive(spec: t.JobSpec, ctx: Context) -> t.JobSpec:
     )
     out = source.output
     if isinstance(request, t.Variations):
+        strength = VARIATION_STRENGTH if request.strength is None else request.strength
         task = t.Img2Img(
             **common,  # type: ignore[arg-type]
             width=out.width,
             height=out.height,
-            steps=made.steps,
+            steps=_steps_to_denoise(made.steps, strength),
             seed=request.seed,
             count=request.count or VARIATION_COUNT,
-            strength=VARIATION_STRENGTH if request.strength is None else request.strength,
+            strength=strength,
         )
         label = "variation_of"
     else:
@@ -62,7 +64,7 @@ def derive(spec: t.JobSpec, ctx: Context) -> t.JobSpec:
             **common,  # type: ignore[arg-type]
             width=_multiple_of_8(out.width * scale),
             height=_multiple_of_8(out.height * scale),
-            steps=request.steps or made.steps,
+            steps=request.steps or _steps_to_denoise(made.steps, UPSCALE_DENOISE if request.denoise is None else request.denoise),
             seed=out.seed,
             count=1,
             strength=UPSCALE_DENOISE if request.denoise is None else request.denoise,
@@ -71,6 +73,16 @@ def derive(spec: t.JobSpec, ctx: Context) -> t.JobSpec:
     return dataclasses.replace(
         spec, task=task, model=spec.model or source.spec.model, labels={**spec.labels, label: request.output_id}
     )
+
+
+MIN_DENOISING_STEPS = 2
+
+
+def _steps_to_denoise(steps: int, strength: float) -> int:
+    """The source's steps, or more when img2img at this strength (which runs steps x strength) would run too few."""
+    if strength <= 0:
+        return steps
+    return min(150, max(steps, math.ceil(MIN_DENOISING_STEPS / strength)))
 
 
 def _multiple_of_8(value: float) -> int:

@@ -122,6 +122,7 @@ async def test_variations_and_upscale_of_an_output_are_recorded_as_img2img(daemo
         assert isinstance(job.spec.task, t.Img2Img) and job.spec.task.prompt == "a lighthouse"
     assert varied.spec.labels["variation_of"] == output.id and len(varied.outputs) == 2
     assert varied.spec.task.strength == pytest.approx(0.4)
+    assert int(varied.spec.task.steps * varied.spec.task.strength) >= 2  # a 3-step source still gets denoised
     assert {o.seed for o in varied.outputs} != {output.seed}
     assert upscaled.spec.labels["upscale_of"] == output.id
     assert (upscaled.outputs[0].width, upscaled.outputs[0].height) == (output.width * 2, output.height * 2)

@@ -102,6 +102,22 @@ def test_add_show_rm_a_local_folder(cli: Cli, tiny_sd: Path, tmp_path: Path) -> 
     assert "no model named 'mine'" in cli("models", "show", "mine", check=1).stderr
 
 
+def test_add_a_single_file_with_its_config_and_a_default_vae(cli: Cli, tiny_sd: Path, tmp_path: Path) -> None:
+    from models.ldm_checkpoint import save_checkpoint, sd_folder_to_ldm
+
+    checkpoint = save_checkpoint(sd_folder_to_ldm(tiny_sd), tmp_path / "single.safetensors")
+    vae = tmp_path / "own-vae"
+    shutil.copytree(tiny_sd / "vae", vae)
+    assert cli("models", "add", str(vae), "--name", "cli-vae").stdout.startswith("added cli-vae (vae, ")
+    cli("models", "add", str(checkpoint), "--name", "cli-single", "--config", str(tiny_sd), "--vae", "cli-vae")
+    shown = json.loads(cli("models", "show", "cli-single", "--json").stdout)
+    assert shown["kind"] == "sd15" and shown["defaults"]["vae"] == "cli-vae"
+    refused = cli("models", "add", str(checkpoint), "--name", "cli-single-2", "--config", str(tmp_path), check=1)
+    assert "is not a diffusers folder" in refused.stderr
+    ran = cli("run", "a quay", "-m", "cli-single", "--size", "64x64", "--steps", "2", "--json")
+    assert json.loads(ran.stdout)["state"] == "succeeded"
+
+
 def test_load_ps_unload(cli: Cli) -> None:
     loaded = cli("models", "load", "tiny-sd", "--keep-alive", "forever", check=None)
     assert loaded.returncode == 0, loaded.stderr

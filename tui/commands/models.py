@@ -75,10 +75,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "Probe a local diffusers folder, component folder or .safetensors/.ckpt/.pt/.onnx file and register it "
         "under a name (a link to it appears in the model store). Its files stay where they are and are never "
         "deleted by `imagine models rm`.",
-        "imagine models add ~/models/my-sd15\nimagine models add ./lora.safetensors --name my-lora",
+        "imagine models add ~/models/my-sd15\nimagine models add ./lora.safetensors --name my-lora\n"
+        "imagine models add ./dreamy.safetensors --config ~/models/sd15-diffusers --vae my-vae",
     )
     p.add_argument("path", metavar="PATH", help="a folder or file; relative paths are taken from the current directory")
     p.add_argument("--name", default="", help="what to call it (default: the folder's or file's name without suffix)")
+    p.add_argument("--config", default="", metavar="FOLDER|BUILTIN",
+                   help="single-file checkpoints: a diffusers folder (or built-in such as tiny-sd) of the same "
+                        "architecture, so it loads without the hub")  # fmt: skip
+    p.add_argument("--vae", default="", metavar="NAME", help="pipelines: the VAE its jobs use unless they name one")
     p.add_argument("--json", action="store_true", help="print the registered model as JSON")
     p.set_defaults(func=cmd_add)
     p = _add(
@@ -324,7 +329,12 @@ def cmd_add(args: argparse.Namespace) -> int:
     import os
 
     async def body(client: Client) -> int:
-        model = await client.add_model(os.path.abspath(os.path.expanduser(args.path)), name=args.name)
+        config = args.config
+        if config and (os.sep in config or config.startswith((".", "~"))):
+            config = os.path.abspath(os.path.expanduser(config))  # a folder; else a built-in name
+        model = await client.add_model(
+            os.path.abspath(os.path.expanduser(args.path)), name=args.name, config=config, vae=args.vae
+        )
         if args.json:
             print_json(t.to_jsonable(model))
         else:
