@@ -148,7 +148,7 @@ class VisionRunner:
         out: dict[str, Any] = {
             "benchmark": rows,
             "summary": f"fastest within {p['tolerance']:g} of PyTorch's accuracy: {choice.engine} "
-            f"({choice.images_per_second:.1f} images/s); {report.memory_note}",
+            f"({choice.images_per_second:.1f} images/s)",
         }
         if p["select"]:
             out["selected_engine"] = choice.engine
