@@ -36,6 +36,7 @@ _STATE_TO_PB = {
 }
 _STATE_FROM_PB = {v: k for k, v in _STATE_TO_PB.items()}
 _T = TypeVar("_T")
+_M = TypeVar("_M", bound=Message)
 
 
 def priority_to_pb(priority: t.Priority) -> int:
@@ -78,7 +79,7 @@ def _set_time(ts: object, value: float | None) -> None:
 # which is what proto3 reads back and keeps oneofs such as ImageInput's intact.
 
 
-def fill_pb(msg: Message, value: object) -> Message:
+def fill_pb(msg: _M, value: object) -> _M:
     """Copy a dataclass's fields into `msg` (same names); returns msg."""
     hints = t.field_types(type(value))
     for f in dataclasses.fields(value):  # type: ignore[arg-type]
