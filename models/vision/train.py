@@ -1,14 +1,16 @@
 """Training and hyperparameter tuning with ultralytics, in a run folder the caller owns.
 
-Training checks should_yield() after each epoch's checkpoint: when it answers True the run stops cleanly
-with a resumable checkpoint (weights/resume.pt), and the next train() call on the same run folder goes on
+Every epoch's checkpoint is also kept resumable (weights/resume.pt), so a run whose process was killed goes
+on from its last finished epoch. Training checks should_yield() after each epoch's checkpoint: when it
+answers True the run stops cleanly, and the next train() call on the same run folder goes on from there up
+to the requested epochs. should_cancel() is checked after every batch.
+"""
+
 import models.vision._ultralytics  # noqa: F401  (sets ultralytics' environment: must come first)
 
 # isort: split
-from there up to the requested epochs. should_cancel() is checked after every batch.
-"""
-
 import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -111,13 +113,19 @@ class _EpochWatcher:
             metrics=summarise_metrics(trainer.metrics or {}),
             checkpoint=Path(trainer.last),
         )
+        if report.epoch < report.epochs:
+            # every epoch, so a run killed with its process (daemon or worker) resumes from here too; written
+            # beside and renamed, so a kill during the copy leaves the previous epoch's checkpoint whole
+            resume = Path(trainer.last).with_name(RESUME_FILE)
+            partial = resume.with_name(f".{RESUME_FILE}.tmp")
+            shutil.copyfile(trainer.last, partial)
+            os.replace(partial, resume)
         self.history.append(report)
         if self.progress is not None:
             self.progress(report)
         if self.should_cancel():
             raise Cancelled(f"training cancelled after epoch {report.epoch} of {report.epochs}")
         if report.epoch < report.epochs and self.should_yield():
-            shutil.copyfile(trainer.last, Path(trainer.last).with_name(RESUME_FILE))
             self.yielded = True
             trainer.stop = True  # ends the loop after this epoch; final validation and plots still run
 

@@ -175,3 +175,23 @@ async def test_training_registers_a_model_and_yields_to_a_high_priority_job(daem
         detect = await run_to_end(trainer, t.JobSpec(t.Detect(images_of(dataset, 1), conf=0.01), model="shapes-yolo"))
     assert detect.state == t.JobState.SUCCEEDED, detect.error
     assert detect.outputs[0].detections is not None
+
+
+async def test_training_killed_with_its_worker_resumes_from_its_last_epoch(daemon: DaemonProcess, dataset: Path) -> None:
+    import os
+    import signal
+
+    async with daemon.client("trainer-2") as client:
+        train = await client.submit(t.JobSpec(t.Train(str(dataset), epochs=3, imgsz=64, batch=4, name="shapes-yolo-2")))
+        stream = client.watch(train.job.id)
+        async for event in stream:
+            if isinstance(event.kind, t.Progress) and event.kind.stage == "epoch":
+                break  # epoch 1 is checkpointed
+        worker = (await client.status()).workers[0].pid
+        os.kill(worker, signal.SIGKILL)
+        rest = [event async for event in stream]
+        final = await client.get(train.job.id)
+    assert final.state == t.JobState.SUCCEEDED, final.error
+    assert final.attempts == 2
+    epochs = [e.kind.step for e in rest if isinstance(e.kind, t.Progress) and e.kind.stage == "epoch"]
+    assert epochs and epochs[0] >= 2 and epochs[-1] == 3  # went on from its checkpoint, did not start over

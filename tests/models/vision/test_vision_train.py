@@ -96,6 +96,21 @@ def test_cancellation_stops_training(models_dir: Path, dataset: Path, tmp_path: 
         train(_params(dataset), models_dir, tmp_path / "job", should_cancel=lambda: True)
 
 
+def test_a_run_stopped_without_warning_goes_on_from_its_last_epoch(models_dir: Path, dataset: Path, tmp_path: Path) -> None:
+    """As when the worker or the daemon is killed: the next call on the run folder resumes, it does not start over."""
+    run_dir = tmp_path / "killed"
+    reports: list[EpochReport] = []
+    stop_after_first = lambda: len(reports) >= 1  # noqa: E731  (stands in for a process that dies after epoch 1)
+    with pytest.raises(Cancelled, match="after epoch 1 of 3"):
+        train(_params(dataset, epochs=3), models_dir, run_dir, progress=reports.append, should_cancel=stop_after_first)
+    assert (run_dir / "weights" / RESUME_FILE).is_file()
+    resumed: list[EpochReport] = []
+    result = train(_params(dataset, epochs=3), models_dir, run_dir, progress=resumed.append)
+    assert [r.epoch for r in resumed] == [2, 3]
+    assert result.status == "finished" and result.epochs_done == 3
+    assert not (run_dir / "weights" / RESUME_FILE).exists()  # finished: nothing left to resume
+
+
 def test_a_broken_dataset_is_refused_with_its_problems(models_dir: Path, dataset: Path, tmp_path: Path) -> None:
     broken = copy_dataset(dataset, tmp_path / "broken")
     (broken / "labels" / "train" / "0000.txt").write_text("7 0.5 0.5 0.2 0.2\n")
