@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import itertools
 import logging
+import shutil
 import sqlite3
 import time
 import uuid
@@ -29,6 +30,9 @@ from daemon.validate import Context, SourceOutput, fill_and_check, is_builtin, r
 
 
 log = logging.getLogger(__name__)
+
+
+RUN_DIR_KINDS = frozenset({"train", "benchmark"})  # jobs that work in DATA_DIR/runs/<job id>
 
 
 def _pixels(spec: t.JobSpec) -> int:
@@ -187,6 +191,11 @@ class Scheduler:
         outputs = await self.store.run(lambda s: s.delete_job(job_id))
         for output in outputs:
             Path(output.path).unlink(missing_ok=True)
+        await self._remove_run_dir(job_id)
+
+    async def _remove_run_dir(self, job_id: str) -> None:
+        """A job's working folder (training checkpoints, benchmark exports), once nothing will resume from it."""
+        await asyncio.to_thread(shutil.rmtree, self.config.runs_dir / job_id, True)
 
     async def output(self, output_id: str) -> t.Output:
         output = await self.store.run(lambda s: s.get_output(output_id))
@@ -333,6 +342,8 @@ class Scheduler:
             store.save_job(record)
             typical.append(store.typical_seconds_per_image(*shape))
 
+        if state == t.JobState.SUCCEEDED and record.job.spec.kind in RUN_DIR_KINDS:
+            await self._remove_run_dir(record.id)  # what it made is registered or in outputs; a failed run's stays
         await self.events.publish(record.id, t.Finished(state, error, timings, report), also=save)
         log.info(
             "job %s of %s %s after %.1f s%s", record.id, record.job.owner, state.value,

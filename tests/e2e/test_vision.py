@@ -193,5 +193,6 @@ async def test_training_killed_with_its_worker_resumes_from_its_last_epoch(daemo
         final = await client.get(train.job.id)
     assert final.state == t.JobState.SUCCEEDED, final.error
     assert final.attempts == 2
+    assert not (daemon.data_dir / "runs" / final.id).exists()  # checkpoints go once the model is registered
     epochs = [e.kind.step for e in rest if isinstance(e.kind, t.Progress) and e.kind.stage == "epoch"]
     assert epochs and epochs[0] >= 2 and epochs[-1] == 3  # went on from its checkpoint, did not start over
