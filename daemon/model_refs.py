@@ -9,6 +9,7 @@ from imagine import types as t
 from daemon.errors import InvalidRequest, ModelNotInstalled, ModelUnknown
 
 if TYPE_CHECKING:
+    from daemon.model_registry import Registered
     from models.catalog import ModelDefaults
 
 PART_NAMES = {"lora": "LoRA", "vae": "VAE", "controlnet": "ControlNet"}
@@ -89,6 +90,12 @@ def resolve_part(name: str, kind: str, models_dir: Path) -> str:
     )
 
 
+def _weights_engine(model: str, entry: Registered | None) -> str:
+    """The engine a vision model's own weights run on: onnxruntime for .onnx, pytorch for .pt."""
+    onnx = entry.kind == "onnx" if entry is not None else model.endswith(".onnx")
+    return "onnxruntime" if onnx else "pytorch"
+
+
 def default_engine(model: str, models_dir: Path) -> str:
     """The engine a detect job on `model` uses when it names none: the registered choice, else its weights'."""
     from daemon.model_registry import registered
@@ -96,8 +103,7 @@ def default_engine(model: str, models_dir: Path) -> str:
     entry = registered(models_dir).get(model)
     if entry is not None and entry.defaults.engine:
         return entry.defaults.engine.split("-")[0]  # onnxruntime-int8 runs on onnxruntime
-    onnx = entry.kind == "onnx" if entry is not None else model.endswith(".onnx")
-    return "onnxruntime" if onnx else "pytorch"
+    return _weights_engine(model, entry)
 
 
 def engine_model(model: str, engine: str, models_dir: Path) -> str:
@@ -112,8 +118,7 @@ def engine_model(model: str, engine: str, models_dir: Path) -> str:
         export = models.get(entry.engine_model)
         if export is not None:
             return export.location
-    onnx = entry.kind == "onnx" if entry is not None else model.endswith(".onnx")
-    weights_engine = "onnxruntime" if onnx else "pytorch"
+    weights_engine = _weights_engine(model, entry)
     if engine != weights_engine:
         raise InvalidRequest(
             "detect.engine",

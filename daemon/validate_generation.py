@@ -9,7 +9,7 @@ import secrets
 from imagine import types as t
 from daemon.errors import InvalidRequest
 from daemon.job_params import generate_params
-from daemon.model_refs import resolve_part, resolve_pipeline
+from daemon.model_refs import resolve_pipeline
 from daemon.validate import Context
 from models.builtin import PIPELINE_KINDS
 
@@ -114,7 +114,7 @@ def fill(spec: t.JobSpec, ctx: Context) -> t.JobSpec:
         scheduler=task.scheduler.strip().lower() or defaults.scheduler,
         loras=_loras(task.loras + tuple(t.Lora(name, weight) for name, weight in tagged), kind, ctx),
         controlnets=tuple(_controlnet(c, f"{kind}.controlnets[{i}]", ctx) for i, c in enumerate(task.controlnets)),
-        vae=_vae(task.vae.strip() or getattr(defaults, "vae", ""), kind, ctx),
+        vae=task.vae.strip() or getattr(defaults, "vae", ""),
     )
     width, height = defaults.width, defaults.height
     if isinstance(task, t.Img2Img):
@@ -150,6 +150,8 @@ def fill(spec: t.JobSpec, ctx: Context) -> t.JobSpec:
 
 
 def _check(task: t.Txt2Img | t.Img2Img, kind: str, ctx: Context, previews: bool) -> None:
+    """The worker's own parameter checks, on the parameters it will get (which resolves LoRAs, VAE and ControlNets:
+    one that is not installed is ModelUnknown here)."""
     from models import catalog
 
     params = generate_params(task, models_dir=ctx.models_dir, inputs=ctx.inputs, previews=previews)
@@ -173,12 +175,10 @@ def _loras(loras: tuple[t.Lora, ...], kind: str, ctx: Context) -> tuple[t.Lora, 
     for i, lora in enumerate(loras):
         if not lora.name.strip():
             raise InvalidRequest(f"{kind}.loras[{i}].name", f"{kind}.loras[{i}].name is empty; name a LoRA")
-        resolve_part(lora.name, "lora", ctx.models_dir)
     return tuple(t.Lora(lora.name, 1.0 if lora.weight is None else lora.weight) for lora in loras)
 
 
 def _controlnet(control: t.ControlNet, field: str, ctx: Context) -> t.ControlNet:
-    resolve_part(control.model, "controlnet", ctx.models_dir)
     preprocessor = control.preprocessor.strip().lower() or "canny"
     if preprocessor not in PREPROCESSORS:
         raise InvalidRequest(f"{field}.preprocessor", f"{field}.preprocessor must be one of {', '.join(PREPROCESSORS)}")
@@ -194,7 +194,3 @@ def _controlnet(control: t.ControlNet, field: str, ctx: Context) -> t.ControlNet
     )
 
 
-def _vae(vae: str, kind: str, ctx: Context) -> str:
-    if vae:
-        resolve_part(vae, "vae", ctx.models_dir)
-    return vae

@@ -20,7 +20,7 @@ from typing import NoReturn
 ENTRY_POINT_GROUP = "imagine.commands"
 GLOBAL_WITH_VALUE = ("--socket", "--address")
 
-DESCRIPTION = "Run Stable Diffusion jobs on the imagined daemon and look after its queue."
+DESCRIPTION = "Make and inspect images on the imagined daemon (Stable Diffusion, YOLO), and look after its queue and models."
 
 EPILOG = """\
 examples:
